@@ -1,0 +1,33 @@
+"""``PyramidROIAlign`` (Matterport ``model.PyramidROIAlign``)."""
+
+import keras
+
+from mrcnn.ops import spatial_transform_ops
+
+
+@keras.saving.register_keras_serializable(package="mrcnn")
+class PyramidROIAlign(keras.layers.Layer):
+    """Pools each RoI from the FPN level that fits its size.
+
+    Inputs: ``[boxes [B, N, 4] normalized, image_meta [B, META], P2, P3, P4, P5]`` with
+    ``P_k [B, h_k, w_k, C]``. The molded image size is read from image 0's meta.
+    Output: float32 ``[B, N, pool_h, pool_w, C]``.
+    See ``mrcnn.ops.spatial_transform_ops``.
+    """
+
+    def __init__(self, pool_shape, **kwargs):
+        super().__init__(**kwargs)
+        self.pool_shape = tuple(int(v) for v in pool_shape)
+
+    def call(self, inputs):
+        boxes, image_meta = inputs[0], inputs[1]
+        feature_maps = list(inputs[2:])
+        image_shape = image_meta[0, 4:6]
+        return spatial_transform_ops.pyramid_roi_align(feature_maps, boxes, image_shape,
+                                                       self.pool_shape)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0][:2] + self.pool_shape + (input_shape[2][-1],)
+
+    def get_config(self):
+        return {**super().get_config(), "pool_shape": self.pool_shape}

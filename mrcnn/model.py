@@ -1,0 +1,355 @@
+"""``MaskRCNN``, the Matterport model wrapper, and the names of Matterport's ``mrcnn.model``.
+
+Usage, as with Matterport::
+
+    import mrcnn.model as modellib
+    model = modellib.MaskRCNN(mode="inference", config=config, model_dir=MODEL_DIR)
+    model.load_weights(COCO_MODEL_PATH, by_name=True)
+    r = model.detect([image], verbose=1)[0]   # rois, class_ids, scores, masks
+
+The graph lives in ``mrcnn.graph`` and the modules it imports; this module keeps Matterport's
+public paths (``modellib.BatchNorm``, ``modellib.resnet_graph``, ``modellib.log``, ...).
+"""
+
+import datetime
+import errno
+import logging
+import os
+import re
+from collections import OrderedDict
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from mrcnn import graph, weights
+from mrcnn.anchors import compute_backbone_shapes, get_anchors as _get_anchors
+from mrcnn.backbone import conv_block, identity_block, resnet_graph  # noqa: F401
+from mrcnn.heads import (build_fpn_mask_graph, build_rpn_model,  # noqa: F401
+                         fpn_classifier_graph, rpn_graph)
+from mrcnn.image import mold_image, to_rgb, unmold_image  # noqa: F401
+from mrcnn.image_meta import (compose_image_meta, parse_image_meta,  # noqa: F401
+                              parse_image_meta_graph)
+from mrcnn.layers import BatchNorm, DetectionLayer, ProposalLayer, PyramidROIAlign  # noqa: F401
+from mrcnn.ops.box_ops import (apply_box_deltas as apply_box_deltas_graph,  # noqa: F401
+                               clip_boxes as clip_boxes_graph, denorm_boxes as denorm_boxes_graph,
+                               norm_boxes as norm_boxes_graph, overlaps as overlaps_graph)
+from mrcnn.postprocess import mold_inputs, unmold_detections
+
+logger = logging.getLogger("mrcnn")
+
+# Checkpoint path pattern: <model_dir>/<name><YYYYmmddTHHMM>/mask_rcnn_<name>_<epoch:04d>.h5
+_CHECKPOINT_RE = re.compile(
+    r".*[/\\][\w-]+(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})[/\\]mask\_rcnn\_[\w-]+(\d{4})\.h5$")
+
+
+def log(text, array=None):
+    """Prints a text message; with an array, also its shape, min, max and dtype."""
+    if array is not None:
+        text = text.ljust(25)
+        array = np.asarray(array)
+        if array.size:
+            text += (f"shape: {str(array.shape):20}  min: {array.min():10.5f}  "
+                     f"max: {array.max():10.5f}  {array.dtype}")
+        else:
+            text += f"shape: {str(array.shape):20}  min: {'':10}  max: {'':10}  {array.dtype}"
+    print(text)
+
+
+class MaskRCNN:
+    """Mask R-CNN model: a Keras model (``self.keras_model``) plus Matterport's methods.
+
+    Args:
+        mode: "training" or "inference".
+        config: a ``Config`` subclass instance.
+        model_dir: folder for training logs and checkpoints.
+
+    Raises:
+        ValueError: unknown mode, or a configuration that cannot work in that mode.
+    """
+
+    def __init__(self, mode, config, model_dir):
+        if mode not in ("training", "inference"):
+            raise ValueError(f'mode must be "training" or "inference", not {mode!r}')
+        config.validate(mode)
+        self.mode = mode
+        self.config = config
+        self.model_dir = model_dir
+        self._anchor_cache = {}
+        self._predict_fn = None
+        self.set_log_dir()
+        self.keras_model = self.build(mode=mode, config=config)
+
+    # ------------------------------------------------------------------ graph
+    def build(self, mode, config):
+        """Builds the Keras model of ``mode`` (see ``mrcnn.graph``)."""
+        if mode == "inference":
+            return graph.build_inference_model(config)
+        return graph.build_training_model(config)
+
+    def get_trainable_layers(self):
+        """Top-level layers that hold weights (a nested ``rpn_model`` counts as one)."""
+        return [layer for layer in self.keras_model.layers if layer.weights]
+
+    def find_trainable_layer(self, layer):
+        """Unwraps ``TimeDistributed`` layers (kept for Matterport code)."""
+        if isinstance(layer, keras.layers.TimeDistributed):
+            return self.find_trainable_layer(layer.layer)
+        return layer
+
+    # ------------------------------------------------------------------ weights and logs
+    def find_last(self):
+        """Path of the newest checkpoint of this configuration's NAME under ``model_dir``.
+
+        Looks in the newest ``<name>YYYYmmddTHHMM`` folder that holds a ``mask_rcnn*.h5``
+        file (Matterport looked only in the newest folder, even when it was empty).
+
+        Raises:
+            FileNotFoundError: no such folder or checkpoint.
+        """
+        key = self.config.NAME.lower()
+        try:
+            dir_names = sorted(d for d in next(os.walk(self.model_dir))[1] if d.startswith(key))
+        except StopIteration:
+            dir_names = []
+        if not dir_names:
+            raise FileNotFoundError(
+                errno.ENOENT, f"Could not find model directory under {self.model_dir}")
+        for dir_name in reversed(dir_names):
+            folder = os.path.join(self.model_dir, dir_name)
+            checkpoints = sorted(f for f in next(os.walk(folder))[2]
+                                 if f.startswith("mask_rcnn") and f.endswith(".h5"))
+            if checkpoints:
+                return os.path.join(folder, checkpoints[-1])
+        raise FileNotFoundError(
+            errno.ENOENT, f"Could not find weight files in {os.path.join(self.model_dir, dir_names[-1])}")
+
+    def load_weights(self, filepath, by_name=False, exclude=None):
+        """Loads weights from a Keras 2 HDF5 file such as ``mask_rcnn_coco.h5``.
+
+        Layers are matched by name (``by_name=True``) or by order; ``exclude`` lists
+        top-level layer names to skip (and forces ``by_name``). A checkpoint written by
+        ``train()`` also restores the epoch counter and log folder (``set_log_dir``).
+        See ``mrcnn.weights.load_weights`` for the errors raised.
+        """
+        report = weights.load_weights(self.keras_model, filepath, by_name=by_name,
+                                      exclude=exclude)
+        self.set_log_dir(filepath)
+        return report
+
+    def save_weights(self, filepath):
+        """Writes the weights atomically in the layout of ``mask_rcnn_coco.h5``."""
+        weights.save_weights(self.keras_model, filepath)
+
+    def set_log_dir(self, model_path=None):
+        """Sets ``log_dir``, ``checkpoint_path`` and ``epoch``.
+
+        A ``model_path`` of the form ``.../<name>YYYYmmddTHHMM/mask_rcnn_<name>_NNNN.h5``
+        resumes that folder at epoch NNNN (the next epoch trained is NNNN + 1); any other
+        path starts a new timestamped folder at epoch 0.
+        """
+        self.epoch = 0
+        now = datetime.datetime.now()
+        if model_path:
+            m = _CHECKPOINT_RE.match(str(model_path))
+            if m:
+                now = datetime.datetime(*(int(m.group(i)) for i in range(1, 6)))
+                self.epoch = int(m.group(6))
+                print(f"Re-starting from epoch {self.epoch}")
+        name = self.config.NAME.lower() if self.config.NAME else "mrcnn"
+        self.log_dir = os.path.join(self.model_dir, f"{name}{now:%Y%m%dT%H%M}")
+        self.checkpoint_path = os.path.join(self.log_dir, f"mask_rcnn_{name}_" + "{epoch:04d}.h5")
+
+    # ------------------------------------------------------------------ inference
+    def get_anchors(self, image_shape):
+        """Normalized anchors [A, 4] float32 for a molded image shape (cached).
+
+        Also sets ``self.anchors`` to the same anchors in pixels, as the original.
+        """
+        key = tuple(int(v) for v in image_shape[:2])
+        if key not in self._anchor_cache:
+            self.anchors = _get_anchors(self.config, key, normalized=False)
+            self._anchor_cache[key] = _get_anchors(self.config, key, normalized=True)
+        else:
+            self.anchors = _get_anchors(self.config, key, normalized=False)
+        return self._anchor_cache[key]
+
+    def mold_inputs(self, images):
+        """See ``mrcnn.postprocess.mold_inputs``."""
+        return mold_inputs(images, self.config)
+
+    def unmold_detections(self, detections, mrcnn_mask, original_image_shape, image_shape,
+                          window):
+        """See ``mrcnn.postprocess.unmold_detections``."""
+        return unmold_detections(detections, mrcnn_mask, original_image_shape, image_shape,
+                                 window)
+
+    def _predict(self, molded_images, image_metas, anchors):
+        """Runs the graph; returns (detections [B, DMAX, 6], masks [B, DMAX, h, w])."""
+        if self._predict_fn is None:
+            channels = self.config.IMAGE_CHANNEL_COUNT
+            model = self.keras_model
+
+            @tf.function(input_signature=[
+                tf.TensorSpec([None, None, None, channels], tf.float32),
+                tf.TensorSpec([None, self.config.IMAGE_META_SIZE], tf.float32),
+                tf.TensorSpec([None, None, 4], tf.float32)])
+            def predict(images, metas, anchors_):
+                outputs = model([images, metas, anchors_], training=False)
+                detections, mrcnn_mask = outputs[0], outputs[3]
+                # Only each detection's own class channel leaves the graph.
+                class_ids = tf.cast(detections[..., 4], tf.int32)
+                masks = tf.gather(tf.transpose(mrcnn_mask, [0, 1, 4, 2, 3]), class_ids,
+                                  batch_dims=2)
+                return detections, masks
+
+            self._predict_fn = predict
+        detections, masks = self._predict_fn(
+            tf.constant(molded_images, tf.float32), tf.constant(image_metas, tf.float32),
+            tf.constant(anchors, tf.float32))
+        return detections.numpy(), masks.numpy()
+
+    def _check_images(self, images):
+        if self.mode != "inference":
+            raise ValueError('detect() needs a model built with mode="inference"')
+        if isinstance(images, np.ndarray) and images.ndim == 4:
+            images = list(images)
+        if not isinstance(images, (list, tuple)):
+            raise ValueError("detect() takes a list of images ([H, W, C] arrays), e.g. "
+                             "model.detect([image]); got " + type(images).__name__)
+        channels = self.config.IMAGE_CHANNEL_COUNT
+        checked = []
+        for i, image in enumerate(images):
+            image = np.asarray(image)
+            if channels == 3:
+                try:
+                    image = to_rgb(image)
+                except ValueError as e:
+                    raise ValueError(f"images[{i}]: {e}") from None
+            else:
+                if image.ndim == 2 and channels == 1:
+                    image = image[..., np.newaxis]
+                if image.ndim != 3 or image.shape[-1] != channels:
+                    raise ValueError(
+                        f"images[{i}] has shape {image.shape}; this model takes [H, W, "
+                        f"{channels}] images (config.IMAGE_CHANNEL_COUNT = {channels})")
+            checked.append(image)
+        return checked
+
+    def detect(self, images, verbose=0):
+        """Runs detection on images.
+
+        Args:
+            images: list of images, each [H, W, 3] RGB (uint8 or any numeric dtype);
+                grayscale [H, W] / [H, W, 1], RGBA and 16-bit images are converted as
+                ``Dataset.load_image`` does. Any number of images, of any sizes: they are
+                grouped by molded size and run in batches of ``config.BATCH_SIZE``.
+            verbose: 1 prints the inputs' statistics.
+
+        Returns:
+            one dict per image, in order: ``rois`` int32 [N, 4] (y1, x1, y2, x2) pixel boxes,
+            exclusive ends; ``class_ids`` int32 [N]; ``scores`` float32 [N]; ``masks`` bool
+            [H, W, N], sorted by descending score.
+
+        Raises:
+            ValueError: not an inference model, or an image of an unsupported shape.
+        """
+        images = self._check_images(images)
+        if verbose:
+            log(f"Processing {len(images)} images")
+            for image in images:
+                log("image", image)
+        molded = [self.mold_inputs([image]) for image in images]
+        groups = OrderedDict()
+        for i, (m, _, _) in enumerate(molded):
+            groups.setdefault(m.shape[1:], []).append(i)
+        results = [None] * len(images)
+        batch_size = max(1, self.config.BATCH_SIZE)
+        for shape, indices in groups.items():
+            anchors = self.get_anchors(shape)
+            for start in range(0, len(indices), batch_size):
+                chunk = indices[start:start + batch_size]
+                molded_images = np.concatenate([molded[i][0] for i in chunk])
+                image_metas = np.concatenate([molded[i][1] for i in chunk])
+                windows = np.concatenate([molded[i][2] for i in chunk])
+                batch_anchors = np.broadcast_to(anchors, (len(chunk),) + anchors.shape)
+                if verbose:
+                    log("molded_images", molded_images)
+                    log("image_metas", image_metas)
+                    log("anchors", batch_anchors)
+                detections, masks = self._predict(molded_images, image_metas, batch_anchors)
+                for j, i in enumerate(chunk):
+                    rois, class_ids, scores, full_masks = self.unmold_detections(
+                        detections[j], masks[j], images[i].shape, molded_images[j].shape,
+                        windows[j])
+                    results[i] = {"rois": rois, "class_ids": class_ids, "scores": scores,
+                                  "masks": full_masks}
+        return results
+
+    def detect_molded(self, molded_images, image_metas, verbose=0):
+        """Runs detection on images already molded (e.g. from ``load_image_gt`` +
+        ``mold_image``); boxes and masks are in molded-image pixels.
+
+        Args:
+            molded_images: float [B, h, w, C], all the same size.
+            image_metas: [B, META].
+
+        Returns:
+            the list of dicts of ``detect``.
+        """
+        if self.mode != "inference":
+            raise ValueError('detect_molded() needs a model built with mode="inference"')
+        molded_images = np.asarray(molded_images, dtype=np.float32)
+        image_metas = np.asarray(image_metas)
+        if molded_images.ndim != 4 or len(molded_images) != len(image_metas):
+            raise ValueError("molded_images must be [B, h, w, C] with one image_meta row each; "
+                             f"got {molded_images.shape} and {image_metas.shape}")
+        if verbose:
+            log(f"Processing {len(molded_images)} images")
+            for image in molded_images:
+                log("image", image)
+        anchors = self.get_anchors(molded_images.shape[1:3])
+        batch_anchors = np.broadcast_to(anchors, (len(molded_images),) + anchors.shape)
+        detections, masks = self._predict(molded_images, image_metas, batch_anchors)
+        results = []
+        for j, image in enumerate(molded_images):
+            window = [0, 0, image.shape[0], image.shape[1]]
+            rois, class_ids, scores, full_masks = self.unmold_detections(
+                detections[j], masks[j], image.shape, image.shape, window)
+            results.append({"rois": rois, "class_ids": class_ids, "scores": scores,
+                            "masks": full_masks})
+        return results
+
+    def run_graph(self, images, outputs, image_metas=None):
+        """Runs the graph up to the given Keras tensors (e.g.
+        ``model.keras_model.get_layer("ROI").output``) and returns their values.
+
+        Args:
+            images: list of images (molded here) or, with ``image_metas``, molded images.
+            outputs: list of (name, Keras tensor) pairs.
+            image_metas: optional metas of already molded images.
+
+        Returns:
+            OrderedDict name -> NumPy array, logged as in the original.
+        """
+        model = self.keras_model
+        if image_metas is None:
+            molded_images, image_metas, _ = self.mold_inputs(self._check_images(images))
+        else:
+            molded_images = np.asarray(images, dtype=np.float32)
+        sub_model = keras.Model(model.inputs, [t for _, t in outputs])
+        inputs = [molded_images, np.asarray(image_metas, dtype=np.float32)]
+        if self.mode == "inference":
+            anchors = self.get_anchors(molded_images.shape[1:3])
+            inputs.append(np.broadcast_to(anchors, (len(molded_images),) + anchors.shape))
+        else:
+            raise ValueError("run_graph() is supported on inference models")
+        values = sub_model(inputs, training=False)
+        if not isinstance(values, (list, tuple)):
+            values = [values]
+        result = OrderedDict()
+        for (name, _), value in zip(outputs, values):
+            result[name] = np.asarray(value)
+        for name, value in result.items():
+            log(name, value)
+        return result

@@ -1,0 +1,140 @@
+"""Box operations on tensors (Matterport ``apply_box_deltas_graph``, ``clip_boxes_graph``,
+``overlaps_graph``, ``box_refinement_graph``, ``norm_boxes_graph``, ``denorm_boxes_graph``).
+
+Boxes are (y1, x1, y2, x2) along the last axis; any leading axes broadcast. Deltas are
+(dy, dx, log(dh), log(dw)): centre shifts in units of the box size and log size ratios.
+"""
+
+import math
+
+import tensorflow as tf
+
+# Largest log size ratio applied by apply_box_deltas: a box can grow at most 1000/16 = 62.5 times
+# per side. Matterport applied exp() unclamped, which overflows to inf for untrained or diverging
+# heads (a source of NaN losses); trained models never come near this bound.
+BBOX_LOG_SCALE_CLIP = math.log(1000.0 / 16.0)
+
+
+def apply_box_deltas(boxes, deltas, log_scale_clip=BBOX_LOG_SCALE_CLIP):
+    """Applies deltas to boxes.
+
+    Args:
+        boxes: float [..., 4] (y1, x1, y2, x2), pixels or normalized.
+        deltas: float [..., 4] (dy, dx, dh, dw), already multiplied by the std-dev.
+        log_scale_clip: upper bound for dh and dw before ``exp`` (None: no clamp).
+
+    Returns:
+        float [..., 4] refined boxes in the coordinates of ``boxes``.
+    """
+    height = boxes[..., 2] - boxes[..., 0]
+    width = boxes[..., 3] - boxes[..., 1]
+    center_y = boxes[..., 0] + 0.5 * height
+    center_x = boxes[..., 1] + 0.5 * width
+    dh, dw = deltas[..., 2], deltas[..., 3]
+    if log_scale_clip is not None:
+        dh = tf.minimum(dh, log_scale_clip)
+        dw = tf.minimum(dw, log_scale_clip)
+    center_y += deltas[..., 0] * height
+    center_x += deltas[..., 1] * width
+    height *= tf.exp(dh)
+    width *= tf.exp(dw)
+    y1 = center_y - 0.5 * height
+    x1 = center_x - 0.5 * width
+    return tf.stack([y1, x1, y1 + height, x1 + width], axis=-1)
+
+
+def clip_boxes(boxes, window):
+    """Clips boxes into a window.
+
+    Args:
+        boxes: float [..., N, 4].
+        window: float [4] or [..., 4] (wy1, wx1, wy2, wx2), broadcast over N.
+
+    Returns:
+        float [..., N, 4].
+    """
+    window = tf.cast(window, boxes.dtype)
+    wy1, wx1, wy2, wx2 = tf.unstack(window[..., tf.newaxis, :], axis=-1)
+    y1, x1, y2, x2 = tf.unstack(boxes, axis=-1)
+    y1 = tf.minimum(tf.maximum(y1, wy1), wy2)
+    x1 = tf.minimum(tf.maximum(x1, wx1), wx2)
+    y2 = tf.minimum(tf.maximum(y2, wy1), wy2)
+    x2 = tf.minimum(tf.maximum(x2, wx1), wx2)
+    return tf.stack([y1, x1, y2, x2], axis=-1)
+
+
+def overlaps(boxes1, boxes2):
+    """IoU between two sets of boxes (no +1 pixel convention, as Matterport).
+
+    Args:
+        boxes1: float [..., N, 4].
+        boxes2: float [..., M, 4] (same leading axes).
+
+    Returns:
+        float [..., N, M] IoU; 0 where the union is empty.
+    """
+    b1 = boxes1[..., :, tf.newaxis, :]
+    b2 = boxes2[..., tf.newaxis, :, :]
+    y1 = tf.maximum(b1[..., 0], b2[..., 0])
+    x1 = tf.maximum(b1[..., 1], b2[..., 1])
+    y2 = tf.minimum(b1[..., 2], b2[..., 2])
+    x2 = tf.minimum(b1[..., 3], b2[..., 3])
+    intersection = tf.maximum(x2 - x1, 0) * tf.maximum(y2 - y1, 0)
+    area1 = (b1[..., 2] - b1[..., 0]) * (b1[..., 3] - b1[..., 1])
+    area2 = (b2[..., 2] - b2[..., 0]) * (b2[..., 3] - b2[..., 1])
+    union = area1 + area2 - intersection
+    return tf.math.divide_no_nan(intersection, union)
+
+
+def box_refinement(box, gt_box):
+    """Deltas that turn ``box`` into ``gt_box`` (Matterport ``box_refinement_graph``).
+
+    Args:
+        box, gt_box: float [..., 4] (y1, x1, y2, x2), same coordinates.
+
+    Returns:
+        float32 [..., 4] (dy, dx, log(gh / h), log(gw / w)), not divided by the std-dev.
+    """
+    box = tf.cast(box, tf.float32)
+    gt_box = tf.cast(gt_box, tf.float32)
+    height = box[..., 2] - box[..., 0]
+    width = box[..., 3] - box[..., 1]
+    center_y = box[..., 0] + 0.5 * height
+    center_x = box[..., 1] + 0.5 * width
+    gt_height = gt_box[..., 2] - gt_box[..., 0]
+    gt_width = gt_box[..., 3] - gt_box[..., 1]
+    gt_center_y = gt_box[..., 0] + 0.5 * gt_height
+    gt_center_x = gt_box[..., 1] + 0.5 * gt_width
+    dy = (gt_center_y - center_y) / height
+    dx = (gt_center_x - center_x) / width
+    dh = tf.math.log(gt_height / height)
+    dw = tf.math.log(gt_width / width)
+    return tf.stack([dy, dx, dh, dw], axis=-1)
+
+
+def _norm_scale_shift(shape, dtype):
+    shape = tf.cast(shape, dtype)
+    h, w = shape[..., 0], shape[..., 1]
+    scale = tf.stack([h, w, h, w], axis=-1) - tf.constant(1.0, dtype)
+    shift = tf.constant([0.0, 0.0, 1.0, 1.0], dtype)
+    return scale, shift
+
+
+def norm_boxes(boxes, shape):
+    """Pixel boxes (exclusive y2, x2) -> normalized boxes.
+
+    Args:
+        boxes: [..., 4] pixel boxes.
+        shape: (H, W) of the image, a tensor or sequence.
+
+    Returns:
+        float32 [..., 4]: ``(boxes - [0, 0, 1, 1]) / [H - 1, W - 1, H - 1, W - 1]``.
+    """
+    scale, shift = _norm_scale_shift(shape, tf.float32)
+    return tf.math.divide(tf.cast(boxes, tf.float32) - shift, scale)
+
+
+def denorm_boxes(boxes, shape):
+    """Normalized boxes -> int32 pixel boxes (exclusive y2, x2), rounded."""
+    scale, shift = _norm_scale_shift(shape, tf.float32)
+    return tf.cast(tf.round(tf.multiply(tf.cast(boxes, tf.float32), scale) + shift), tf.int32)
