@@ -1,0 +1,34 @@
+"""mrcnn: Mask R-CNN for TensorFlow 2 / Keras 3, a drop-in successor to Matterport's Mask_RCNN."""
+
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+HERE = Path(__file__).parent
+
+
+def read_requirements(name):
+    lines = (HERE / name).read_text().splitlines()
+    return [line.strip() for line in lines
+            if line.strip() and not line.startswith("#") and not line.startswith("-r")]
+
+
+setup(
+    name="mrcnn",
+    version="3.0.0",
+    description="Mask R-CNN for object detection and instance segmentation on TensorFlow 2 / "
+                "Keras 3, compatible with Matterport's Mask_RCNN",
+    long_description=(HERE / "README.md").read_text(),
+    long_description_content_type="text/markdown",
+    packages=find_packages(include=["mrcnn", "mrcnn.*"]),
+    python_requires=">=3.10",
+    install_requires=read_requirements("requirements.txt"),
+    extras_require={"dev": read_requirements("requirements-dev.txt"),
+                    "imgaug": ["imgaug>=0.4"]},
+    entry_points={"console_scripts": ["mrcnn=mrcnn.cli:main"]},
+    license="MIT",
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Topic :: Scientific/Engineering :: Image Recognition",
+    ],
+)
