@@ -9,9 +9,13 @@ import tensorflow as tf
 from keras import layers as KL
 
 from mrcnn import heads
+from mrcnn.anchors import get_anchors
 from mrcnn.backbone import resnet_graph
 from mrcnn.fpn import build_fpn
+from mrcnn.layers.anchor_layer import AnchorsLayer
 from mrcnn.layers.detection_layer import DetectionLayer
+from mrcnn.layers.detection_target_layer import DetectionTargetLayer
+from mrcnn.layers.loss_layer import LOSS_NAMES, LossLayer
 from mrcnn.layers.proposal_layer import ProposalLayer
 
 
@@ -83,3 +87,79 @@ def build_inference_model(config):
     return keras.Model([input_image, input_image_meta, input_anchors],
                        [detections, mrcnn_class, mrcnn_bbox, mrcnn_mask, rpn_rois, rpn_class,
                         rpn_bbox], name="mask_rcnn")
+
+
+def build_training_model(config):
+    """The training model (a ``mrcnn.training.TrainingModel``, which owns the train step).
+
+    Inputs, in Matterport's order: ``input_image`` float32 [B, H, W, C] (molded, H, W =
+    ``IMAGE_SHAPE``), ``input_image_meta`` [B, META], ``input_rpn_match`` int32 [B, A, 1],
+    ``input_rpn_bbox`` float32 [B, RPN_TRAIN_ANCHORS_PER_IMAGE, 4], ``input_gt_class_ids``
+    int32 [B, G], ``input_gt_boxes`` float32 [B, G, 4] pixel boxes, ``input_gt_masks`` bool
+    [B, mh, mw, G] (mini masks) or [B, H, W, G]; plus ``input_roi`` int32 [B, R, 4] pixel boxes
+    when ``USE_RPN_ROIS`` is False.
+
+    Outputs: ``rpn_class_logits``, ``rpn_class``, ``rpn_bbox``, ``mrcnn_class_logits`` [B, T, NC],
+    ``mrcnn_class``, ``mrcnn_bbox`` [B, T, NC, 4], ``mrcnn_mask`` [B, T, 28, 28, NC], ``ROI``
+    [B, R, 4], ``output_rois`` [B, T, 4], then the five losses (scalars) named as in
+    ``LOSS_NAMES``. The mask head runs on the positive RoIs only (the mask loss ignores the
+    others); the other slots of ``mrcnn_mask`` are zeros.
+    """
+    from mrcnn.training import TrainingModel
+
+    h, w = int(config.IMAGE_SHAPE[0]), int(config.IMAGE_SHAPE[1])
+    input_image = KL.Input(shape=[h, w, config.IMAGE_CHANNEL_COUNT], name="input_image")
+    input_image_meta = KL.Input(shape=[config.IMAGE_META_SIZE], name="input_image_meta")
+    input_rpn_match = KL.Input(shape=[None, 1], name="input_rpn_match", dtype="int32")
+    input_rpn_bbox = KL.Input(shape=[None, 4], name="input_rpn_bbox", dtype="float32")
+    input_gt_class_ids = KL.Input(shape=[None], name="input_gt_class_ids", dtype="int32")
+    input_gt_boxes = KL.Input(shape=[None, 4], name="input_gt_boxes", dtype="float32")
+    mask_hw = list(config.MINI_MASK_SHAPE) if config.USE_MINI_MASK else [h, w]
+    input_gt_masks = KL.Input(shape=mask_hw + [None], name="input_gt_masks", dtype="bool")
+    inputs = [input_image, input_image_meta, input_rpn_match, input_rpn_bbox,
+              input_gt_class_ids, input_gt_boxes, input_gt_masks]
+
+    scale = keras.ops.convert_to_tensor([h - 1, w - 1, h - 1, w - 1], dtype="float32")
+    shift = keras.ops.convert_to_tensor([0, 0, 1, 1], dtype="float32")
+    gt_boxes = keras.ops.divide(keras.ops.subtract(input_gt_boxes, shift), scale)
+
+    _, mrcnn_feature_maps, (rpn_class_logits, rpn_class, rpn_bbox) = \
+        build_backbone_and_rpn(input_image, config)
+    anchors = AnchorsLayer(get_anchors(config, (h, w)), name="anchors")(input_image)
+    rpn_rois = ProposalLayer(proposal_count=config.POST_NMS_ROIS_TRAINING,
+                             nms_threshold=config.RPN_NMS_THRESHOLD, name="ROI",
+                             config=config)([rpn_class, rpn_bbox, anchors])
+    if config.USE_RPN_ROIS:
+        target_rois = rpn_rois
+    else:
+        input_rois = KL.Input(shape=[config.POST_NMS_ROIS_TRAINING, 4], name="input_roi",
+                              dtype="int32")
+        inputs.append(input_rois)
+        target_rois = keras.ops.divide(
+            keras.ops.subtract(keras.ops.cast(input_rois, "float32"), shift), scale)
+
+    rois, target_class_ids, target_bbox, target_mask = DetectionTargetLayer(
+        config, name="proposal_targets")(
+        [target_rois, input_gt_class_ids, gt_boxes, input_gt_masks])
+
+    mrcnn_class_logits, mrcnn_class, mrcnn_bbox = heads.fpn_classifier_graph(
+        rois, mrcnn_feature_maps, input_image_meta, config.POOL_SIZE, config.NUM_CLASSES,
+        train_bn=config.TRAIN_BN, fc_layers_size=config.FPN_CLASSIF_FC_LAYERS_SIZE)
+    mrcnn_mask = heads.build_fpn_mask_graph(
+        rois, mrcnn_feature_maps, input_image_meta, config.MASK_POOL_SIZE, config.NUM_CLASSES,
+        train_bn=config.TRAIN_BN, valid=keras.ops.greater(target_class_ids, 0))
+    output_rois = KL.Identity(name="output_rois")(rois)
+
+    active_class_ids = input_image_meta[:, 12:]
+    loss_inputs = {
+        "rpn_class_loss": [input_rpn_match, rpn_class_logits],
+        "rpn_bbox_loss": [input_rpn_bbox, input_rpn_match, rpn_bbox],
+        "mrcnn_class_loss": [target_class_ids, mrcnn_class_logits, active_class_ids],
+        "mrcnn_bbox_loss": [target_bbox, target_class_ids, mrcnn_bbox],
+        "mrcnn_mask_loss": [target_mask, target_class_ids, mrcnn_mask],
+    }
+    loss_outputs = [LossLayer(config, name=name)(loss_inputs[name]) for name in LOSS_NAMES]
+
+    outputs = [rpn_class_logits, rpn_class, rpn_bbox, mrcnn_class_logits, mrcnn_class,
+               mrcnn_bbox, mrcnn_mask, rpn_rois, output_rois] + loss_outputs
+    return TrainingModel(config, inputs=inputs, outputs=outputs, name="mask_rcnn")

@@ -22,7 +22,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from mrcnn import graph, weights
+from mrcnn import graph, training, weights
 from mrcnn.anchors import compute_backbone_shapes, get_anchors as _get_anchors
 from mrcnn.backbone import conv_block, identity_block, resnet_graph  # noqa: F401
 from mrcnn.heads import (build_fpn_mask_graph, build_rpn_model,  # noqa: F401
@@ -86,6 +86,40 @@ class MaskRCNN:
         if mode == "inference":
             return graph.build_inference_model(config)
         return graph.build_training_model(config)
+
+    # ------------------------------------------------------------------ training
+    def set_trainable(self, layer_regex, keras_model=None, indent=0, verbose=1):
+        """Makes the layers whose name matches ``layer_regex`` trainable (others frozen).
+        See ``mrcnn.training.set_trainable``."""
+        training.set_trainable(keras_model or self.keras_model, layer_regex, indent=indent,
+                               verbose=verbose)
+
+    def compile(self, learning_rate, momentum):
+        """SGD with momentum and ``GRADIENT_CLIP_NORM``; the five losses plus L2 decay."""
+        training.compile_model(self.keras_model, self.config, learning_rate, momentum)
+
+    def train(self, train_dataset, val_dataset, learning_rate, epochs, layers,
+              augmentation=None, custom_callbacks=None, no_augmentation_sources=None):
+        """Trains the model (Matterport ``MaskRCNN.train``).
+
+        Args:
+            train_dataset, val_dataset: prepared ``utils.Dataset`` objects.
+            learning_rate: SGD learning rate.
+            epochs: the epoch to train up to (absolute, not a count): a second call continues
+                from where the first stopped.
+            layers: a regex of layer names, or "heads", "3+", "4+", "5+", "all".
+            augmentation: an imgaug augmenter, an albumentations transform, or a callable
+                ``f(image, masks) -> (image, masks)``; masks move with every geometric
+                transform (see ``mrcnn.augmentation``).
+            custom_callbacks: extra Keras callbacks.
+            no_augmentation_sources: dataset sources whose images are not augmented.
+
+        Checkpoints go to ``self.checkpoint_path`` every epoch; TensorBoard logs to
+        ``self.log_dir``. Raises ``FloatingPointError`` when a loss becomes NaN or infinite.
+        """
+        return training.train(self, train_dataset, val_dataset, learning_rate, epochs, layers,
+                              augmentation=augmentation, custom_callbacks=custom_callbacks,
+                              no_augmentation_sources=no_augmentation_sources)
 
     def get_trainable_layers(self):
         """Top-level layers that hold weights (a nested ``rpn_model`` counts as one)."""
