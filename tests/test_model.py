@@ -1,0 +1,188 @@
+"""MaskRCNN in inference mode on real photos with a small configuration: detect() outputs,
+input conversion, batching, unmolding, errors, log folders."""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import skimage.io
+
+import mrcnn.model as modellib
+from mrcnn import masks as np_masks
+from mrcnn.config import Config
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+PHOTOS = sorted((DATA / "matterport_demo_images" / "images").glob("*.jpg"))
+
+
+class SmallConfig(Config):
+    NAME = "small"
+    NUM_CLASSES = 1 + 3
+    BACKBONE = "resnet50"
+    IMAGES_PER_GPU = 2
+    IMAGE_MIN_DIM = 128
+    IMAGE_MAX_DIM = 128
+    RPN_ANCHOR_SCALES = (8, 16, 32, 64, 128)
+    POST_NMS_ROIS_INFERENCE = 100
+    DETECTION_MIN_CONFIDENCE = 0.0
+    DETECTION_MAX_INSTANCES = 20
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    return modellib.MaskRCNN("inference", SmallConfig(), str(tmp_path_factory.mktemp("logs")))
+
+
+@pytest.fixture(scope="module")
+def photos():
+    return [skimage.io.imread(p) for p in PHOTOS[:3]]
+
+
+def check_result(r, image_shape):
+    n = len(r["class_ids"])
+    assert r["rois"].dtype == np.int32 and r["rois"].shape == (n, 4)
+    assert r["class_ids"].dtype == np.int32
+    assert r["scores"].dtype == np.float32 and r["scores"].shape == (n,)
+    assert r["masks"].dtype == bool and r["masks"].shape == image_shape[:2] + (n,)
+    if n:
+        assert np.all(r["class_ids"] >= 1) and np.all(r["class_ids"] < SmallConfig.NUM_CLASSES)
+        assert np.all(np.diff(r["scores"]) <= 0)
+        rois = r["rois"]
+        assert np.all(rois[:, 0] >= 0) and np.all(rois[:, 1] >= 0)
+        assert np.all(rois[:, 2] <= image_shape[0]) and np.all(rois[:, 3] <= image_shape[1])
+        assert np.all(rois[:, 2] > rois[:, 0]) and np.all(rois[:, 3] > rois[:, 1])
+        # Each mask lies inside its box.
+        for i, (y1, x1, y2, x2) in enumerate(rois):
+            m = r["masks"][:, :, i].copy()
+            m[y1:y2, x1:x2] = False
+            assert not m.any()
+
+
+def test_detect_on_real_photos_returns_matterport_dicts(model, photos):
+    results = model.detect(photos)
+    assert len(results) == len(photos)
+    for r, image in zip(results, photos):
+        check_result(r, image.shape)
+    assert sum(len(r["class_ids"]) for r in results) > 0  # random weights still detect
+
+
+def test_batched_detect_equals_one_by_one(model, photos):
+    together = model.detect(photos)
+    for image, r in zip(photos, together):
+        alone = model.detect([image])[0]
+        np.testing.assert_array_equal(alone["rois"], r["rois"])
+        np.testing.assert_array_equal(alone["class_ids"], r["class_ids"])
+        np.testing.assert_allclose(alone["scores"], r["scores"], rtol=1e-4)
+        np.testing.assert_array_equal(alone["masks"], r["masks"])
+
+
+def test_grayscale_rgba_and_16bit_inputs_match_rgb(model, photos):
+    rgb = photos[0]
+    gray = rgb[..., 0]
+    as_gray = model.detect([np.stack([gray] * 3, -1)])[0]
+    for variant in (gray, gray[..., None]):
+        r = model.detect([variant])[0]
+        np.testing.assert_array_equal(r["rois"], as_gray["rois"])
+    rgba = np.concatenate([rgb, np.full(rgb.shape[:2] + (1,), 255, np.uint8)], -1)
+    r = model.detect([rgba])[0]
+    base = model.detect([rgb])[0]
+    np.testing.assert_array_equal(r["rois"], base["rois"])
+    r16 = model.detect([rgb.astype(np.uint16) * 257])[0]
+    np.testing.assert_array_equal(r16["rois"], base["rois"])
+
+
+def test_bad_inputs_raise_clear_errors(model, photos):
+    with pytest.raises(ValueError, match="list of images"):
+        model.detect(photos[0])  # one image, not a list
+    with pytest.raises(ValueError, match=r"images\[1\]"):
+        model.detect([photos[0], np.zeros((5, 5, 2), np.uint8)])
+    with pytest.raises(ValueError, match="no pixels"):
+        model.detect([np.zeros((0, 10, 3), np.uint8)])
+
+
+def test_any_number_of_images_of_any_size(tmp_path, photos):
+    class Pad64(SmallConfig):
+        IMAGE_RESIZE_MODE = "pad64"
+        IMAGE_MIN_DIM = 64
+        IMAGES_PER_GPU = 2
+    model = modellib.MaskRCNN("inference", Pad64(), str(tmp_path))
+    images = [photos[0][:200, :300], photos[1], photos[2][:150], photos[0][:200, :300],
+              photos[1][:100, :64]]
+    results = model.detect(images)
+    for r, image in zip(results, images):
+        check_result(r, image.shape)
+    np.testing.assert_array_equal(results[0]["rois"], results[3]["rois"])
+
+
+def test_unmold_detections_matches_per_instance_reference():
+    rng = np.random.default_rng(0)
+    config = SmallConfig()
+    original = (375, 500, 3)
+    molded = (128, 128, 3)
+    window = np.array([17, 0, 111, 128])  # a 375x500 photo in a 128 square
+    n, dmax, nc = 6, 10, config.NUM_CLASSES
+    detections = np.zeros((dmax, 6), np.float32)
+    y1 = rng.uniform(0.15, 0.6, n)
+    x1 = rng.uniform(0.0, 0.6, n)
+    detections[:n, 0], detections[:n, 1] = y1, x1
+    detections[:n, 2] = y1 + rng.uniform(0.02, 0.2, n)
+    detections[:n, 3] = x1 + rng.uniform(0.02, 0.3, n)
+    detections[:n, 4] = rng.integers(1, nc, n)
+    detections[:n, 5] = np.sort(rng.uniform(0.5, 1, n))[::-1]
+    mrcnn_mask = rng.uniform(size=(dmax, 28, 28, nc)).astype(np.float32)
+    boxes, class_ids, scores, full = modellib.MaskRCNN.unmold_detections(
+        None, detections, mrcnn_mask, original, molded, window)
+    # Reference: Matterport's formulas, one instance at a time.
+    wy1, wx1, wy2, wx2 = (window - [0, 0, 1, 1]) / np.array([127, 127, 127, 127])
+    wh, ww = wy2 - wy1, wx2 - wx1
+    ref = (detections[:n, :4] - [wy1, wx1, wy1, wx1]) / [wh, ww, wh, ww]
+    ref = np.around(ref * [374, 499, 374, 499] + [0, 0, 1, 1]).astype(np.int32)
+    np.testing.assert_array_equal(boxes, ref)
+    np.testing.assert_array_equal(class_ids, detections[:n, 4].astype(np.int32))
+    for i in range(n):
+        expected = np_masks.unmold_mask(mrcnn_mask[i, :, :, class_ids[i]], boxes[i], original)
+        assert (full[:, :, i] != expected).mean() < 1e-4
+
+
+def test_empty_detections_give_bool_masks():
+    detections = np.zeros((5, 6), np.float32)
+    boxes, class_ids, scores, full = modellib.MaskRCNN.unmold_detections(
+        None, detections, np.zeros((5, 28, 28, 4), np.float32), (30, 40, 3), (64, 64, 3),
+        [0, 0, 64, 64])
+    assert full.shape == (30, 40, 0) and full.dtype == bool
+    assert boxes.shape == (0, 4) and class_ids.shape == (0,) and scores.shape == (0,)
+
+
+def test_set_log_dir_and_find_last(tmp_path):
+    config = SmallConfig()
+    model = modellib.MaskRCNN("inference", config, str(tmp_path))
+    with pytest.raises(FileNotFoundError):
+        model.find_last()
+    old = tmp_path / "small20240101T1200"
+    new = tmp_path / "small20240102T0900"
+    old.mkdir()
+    new.mkdir()
+    (old / "mask_rcnn_small_0003.h5").write_bytes(b"")
+    # The newest folder has no checkpoint yet: the newest folder with one is used.
+    assert model.find_last() == str(old / "mask_rcnn_small_0003.h5")
+    (new / "mask_rcnn_small_0001.h5").write_bytes(b"")
+    (new / "mask_rcnn_small_0002.h5").write_bytes(b"")
+    last = model.find_last()
+    assert last == str(new / "mask_rcnn_small_0002.h5")
+    model.set_log_dir(last)
+    assert model.epoch == 2
+    assert model.log_dir == str(new)
+    assert model.checkpoint_path.format(epoch=3) == str(new / "mask_rcnn_small_0003.h5")
+    model.set_log_dir(str(tmp_path / "elsewhere.h5"))
+    assert model.epoch == 0 and os.path.basename(model.log_dir).startswith("small")
+
+
+def test_detect_needs_inference_mode_and_config_is_validated(tmp_path):
+    class Bad(SmallConfig):
+        IMAGE_MAX_DIM = 100
+    with pytest.raises(ValueError, match="IMAGE_MAX_DIM"):
+        Bad()
+    with pytest.raises(ValueError, match="mode"):
+        modellib.MaskRCNN("predict", SmallConfig(), str(tmp_path))
