@@ -2,9 +2,17 @@
 
 Mirrors Matterport's ``utils.resize``, ``utils.resize_image``, ``model.mold_image`` and
 ``model.unmold_image``; adds ``to_rgb`` for grayscale, RGBA and 16-bit input.
+
+Images are [H, W, C] arrays (rows, columns, channels). Windows are pixel boxes
+(y1, x1, y2, x2) with exclusive y2/x2.
 """
 
+import random
+
 import numpy as np
+import skimage.transform
+
+RESIZE_MODES = ("none", "square", "pad64", "crop")
 
 
 def to_rgb(image):
@@ -37,3 +45,194 @@ def to_rgb(image):
     elif image.shape[-1] == 4:
         image = image[..., :3]
     return image
+
+
+def resize(image, output_shape, order=1, mode="constant", cval=0, clip=True,
+           preserve_range=False, anti_aliasing=False, anti_aliasing_sigma=None):
+    """``skimage.transform.resize`` with Matterport's defaults (``utils.resize``).
+
+    Unlike skimage's own defaults, ``mode`` is ``"constant"`` and anti-aliasing is off, which is
+    what every caller in Mask R-CNN (image resizing, mask (un)molding) relies on.
+
+    Args:
+        image: [H, W] or [H, W, C] array. Boolean arrays are converted to float64 (0/1) first when
+            ``order > 0``, as older scikit-image releases did implicitly.
+        output_shape: (height, width) or (height, width, C) of the result.
+        order, mode, cval, clip, preserve_range, anti_aliasing, anti_aliasing_sigma: forwarded to
+            ``skimage.transform.resize``.
+
+    Returns:
+        The resized array. float64 for integer or float64 input, float32 for float32 input
+        (``order == 0`` keeps the input dtype). Unless ``preserve_range`` is set, integer images
+        are first scaled to [0, 1] (``img_as_float``).
+
+    Raises:
+        ValueError: ``output_shape`` has a zero or negative size.
+    """
+    image = np.asarray(image)
+    output_shape = tuple(int(s) for s in output_shape)
+    if any(s <= 0 for s in output_shape):
+        raise ValueError(f"resize: output_shape {output_shape} must be positive in every axis")
+    if image.dtype == bool and order > 0:
+        image = image.astype(np.float64)
+    return skimage.transform.resize(
+        image, output_shape, order=order, mode=mode, cval=cval, clip=clip,
+        preserve_range=preserve_range, anti_aliasing=anti_aliasing,
+        anti_aliasing_sigma=anti_aliasing_sigma)
+
+
+def resize_image(image, min_dim=None, max_dim=None, min_scale=None, mode="square"):
+    """Resizes an image keeping its aspect ratio (Matterport ``utils.resize_image``).
+
+    Scale: ``max(1, min_dim / min(H, W))`` when ``min_dim`` is set (this only ever scales up),
+    raised to ``min_scale`` if that is larger; in ``"square"`` mode it is then lowered to
+    ``max_dim / max(H, W)`` if the longer side would exceed ``max_dim``. The image is resized
+    bilinearly (``resize(order=1, preserve_range=True)``) to ``(round(H * scale),
+    round(W * scale))`` and cast back to its dtype (float -> int truncates, as in the original).
+
+    Modes:
+        ``"none"``: no resizing or padding; the image is returned as is.
+        ``"square"``: resize, then zero-pad to ``max_dim x max_dim``; the top/left padding is
+        ``(max_dim - h) // 2``.
+        ``"pad64"``: resize, then zero-pad each side symmetrically up to the next multiple of 64
+        (``min_dim`` must be a multiple of 64).
+        ``"crop"``: resize, then take a random ``min_dim x min_dim`` crop (Python's ``random``
+        module, so ``random.seed`` makes it repeatable). For training only.
+
+    Args:
+        image: [H, W, C] (or [H, W]) array of any dtype.
+        min_dim: the shorter side is scaled up to at least this size; required for ``"pad64"``
+            and ``"crop"``.
+        max_dim: the longer side must not exceed this in ``"square"`` mode (required there).
+        min_scale: the scale is at least this.
+        mode: ``"none"``, ``"square"``, ``"pad64"`` or ``"crop"``.
+
+    Returns:
+        image: the resized and padded/cropped image, same dtype as the input.
+        window: (y1, x1, y2, x2) pixel box of the real image inside the result (exclusive ends).
+        scale: the scale factor (int 1 when nothing was resized, else float).
+        padding: [(top, bottom), (left, right), (0, 0)] zero padding added (for ``resize_mask``).
+        crop: (y, x, min_dim, min_dim) in ``"crop"`` mode, else None.
+
+    Raises:
+        ValueError: unknown mode; ``max_dim`` missing in ``"square"`` mode; ``min_dim`` missing
+            or not a multiple of 64 in ``"pad64"`` mode; ``min_dim`` missing in ``"crop"`` mode;
+            an image that is not 2-D/3-D or is empty.
+    """
+    image = np.asarray(image)
+    if mode not in RESIZE_MODES:
+        raise ValueError(f"resize_image: mode {mode!r} is not supported; use one of "
+                         f"{', '.join(repr(m) for m in RESIZE_MODES)}")
+    if image.ndim not in (2, 3) or image.shape[0] == 0 or image.shape[1] == 0:
+        raise ValueError(f"resize_image: expected a non-empty [H, W, C] image, got shape "
+                         f"{image.shape}")
+    image_dtype = image.dtype
+    h, w = image.shape[:2]
+    window = (0, 0, h, w)
+    scale = 1
+    padding = [(0, 0), (0, 0), (0, 0)]
+    crop = None
+
+    if mode == "none":
+        return image, window, scale, padding, crop
+    if mode == "square" and not max_dim:
+        raise ValueError('resize_image: "square" mode needs max_dim (the side of the square '
+                         "output), e.g. config.IMAGE_MAX_DIM")
+    if mode == "pad64" and (not min_dim or min_dim % 64):
+        raise ValueError(f'resize_image: "pad64" mode needs min_dim to be a multiple of 64, got '
+                         f"{min_dim!r}; set IMAGE_MIN_DIM to e.g. 256, 512 or 768")
+    if mode == "crop" and not min_dim:
+        raise ValueError('resize_image: "crop" mode needs min_dim (the side of the square crop), '
+                         "e.g. config.IMAGE_MIN_DIM")
+
+    if min_dim:
+        scale = max(1, min_dim / min(h, w))
+    if min_scale and scale < min_scale:
+        scale = min_scale
+    if max_dim and mode == "square":
+        image_max = max(h, w)
+        if round(image_max * scale) > max_dim:
+            scale = max_dim / image_max
+
+    if scale != 1:
+        image = resize(image, (round(h * scale), round(w * scale)), preserve_range=True)
+
+    if mode == "square":
+        h, w = image.shape[:2]
+        top_pad = (max_dim - h) // 2
+        bottom_pad = max_dim - h - top_pad
+        left_pad = (max_dim - w) // 2
+        right_pad = max_dim - w - left_pad
+        padding = [(top_pad, bottom_pad), (left_pad, right_pad), (0, 0)]
+        image = np.pad(image, padding[:image.ndim], mode="constant", constant_values=0)
+        window = (top_pad, left_pad, h + top_pad, w + left_pad)
+    elif mode == "pad64":
+        h, w = image.shape[:2]
+        top_pad, bottom_pad = _pad_to_multiple(h, 64)
+        left_pad, right_pad = _pad_to_multiple(w, 64)
+        padding = [(top_pad, bottom_pad), (left_pad, right_pad), (0, 0)]
+        image = np.pad(image, padding[:image.ndim], mode="constant", constant_values=0)
+        window = (top_pad, left_pad, h + top_pad, w + left_pad)
+    else:  # crop
+        h, w = image.shape[:2]
+        y = random.randint(0, h - min_dim)
+        x = random.randint(0, w - min_dim)
+        crop = (y, x, min_dim, min_dim)
+        image = image[y:y + min_dim, x:x + min_dim]
+        window = (0, 0, min_dim, min_dim)
+    return image.astype(image_dtype), window, scale, padding, crop
+
+
+def _pad_to_multiple(size, multiple):
+    """(before, after) zero padding that brings ``size`` to the next multiple, split evenly."""
+    if size % multiple == 0:
+        return 0, 0
+    total = size - size % multiple + multiple - size
+    return total // 2, total - total // 2
+
+
+def _mean_pixel(images, config):
+    mean = np.asarray(config.MEAN_PIXEL, dtype=np.float32).reshape(-1)
+    if np.shape(images)[-1:] != mean.shape:
+        raise ValueError(
+            f"Images have {np.shape(images)[-1:] or 'no'} channel(s) on the last axis (shape "
+            f"{np.shape(images)}) but config.MEAN_PIXEL has {mean.size} values; set MEAN_PIXEL "
+            "(and IMAGE_CHANNEL_COUNT) to match the images, or pass [..., H, W, C] arrays")
+    return mean
+
+
+def mold_image(images, config):
+    """Subtracts the mean pixel (Matterport ``model.mold_image``).
+
+    Args:
+        images: [..., H, W, C] RGB image(s) of any numeric dtype (C = len(config.MEAN_PIXEL)).
+        config: a ``Config``; only ``MEAN_PIXEL`` is used.
+
+    Returns:
+        float32 array of the same shape: ``images - MEAN_PIXEL`` (the original returned
+        float64 because MEAN_PIXEL is float64; the network input is float32 either way).
+
+    Raises:
+        ValueError: the channel count does not match ``MEAN_PIXEL``.
+    """
+    mean = _mean_pixel(images, config)
+    return np.asarray(images).astype(np.float32) - mean
+
+
+def unmold_image(normalized_images, config):
+    """Adds the mean pixel back (Matterport ``model.unmold_image``).
+
+    Args:
+        normalized_images: [..., H, W, C] float array from ``mold_image``.
+        config: a ``Config``; only ``MEAN_PIXEL`` is used.
+
+    Returns:
+        uint8 array of the same shape. Values are rounded and clipped to [0, 255] (the original
+        truncated and wrapped around, so ``unmold_image(mold_image(x))`` could be off by one).
+
+    Raises:
+        ValueError: the channel count does not match ``MEAN_PIXEL``.
+    """
+    mean = _mean_pixel(normalized_images, config)
+    x = np.asarray(normalized_images, dtype=np.float32) + mean
+    return np.clip(np.rint(x), 0, 255).astype(np.uint8)

@@ -88,7 +88,9 @@ def unmold_detections(detections, mrcnn_mask, original_image_shape, image_shape,
     boxes = (boxes - np.array([wy1, wx1, wy1, wx1])) / np.array([wh, ww, wh, ww])
     boxes = denorm_boxes(boxes, original_image_shape[:2])
 
-    keep = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]) > 0
+    height, width = original_image_shape[:2]
+    boxes = np.clip(boxes, 0, [height, width, height, width])
+    keep = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
     boxes, class_ids, scores, masks = boxes[keep], class_ids[keep], scores[keep], masks[keep]
     full_masks = paste_masks(masks, boxes, original_image_shape[:2])
     return boxes.astype(np.int32), class_ids, scores, full_masks

@@ -1,0 +1,195 @@
+"""mrcnn.image: resize, resize_image (4 modes), mold_image / unmold_image, on real photos."""
+
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+import skimage.io
+import skimage.transform
+
+from mrcnn.config import Config
+from mrcnn.image import mold_image, resize, resize_image, unmold_image
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+PHOTOS = DATA / "matterport_demo_images" / "images"
+
+
+@pytest.fixture(scope="module")
+def photo():
+    # A landscape photo (375 x 500) and a portrait one (640 x 425).
+    return skimage.io.imread(PHOTOS / "12283150_12d37e6389_z.jpg")
+
+
+@pytest.fixture(scope="module")
+def portrait():
+    return skimage.io.imread(PHOTOS / "2502287818_41e4b0c4fb_z.jpg")
+
+
+def _bilinear(image, shape):
+    """Independent reference: skimage bilinear resize, no anti-aliasing, cast back."""
+    out = skimage.transform.resize(image, shape, order=1, mode="constant", cval=0, clip=True,
+                                   preserve_range=True, anti_aliasing=False)
+    return out.astype(image.dtype)
+
+
+def test_resize_matches_skimage_with_matterport_defaults(photo):
+    out = resize(photo, (100, 130), preserve_range=True)
+    ref = skimage.transform.resize(photo, (100, 130), order=1, mode="constant",
+                                   preserve_range=True, anti_aliasing=False)
+    assert out.shape == (100, 130, 3)
+    np.testing.assert_array_equal(out, ref)
+    # Default preserve_range=False scales uint8 to [0, 1].
+    assert resize(photo, (10, 10)).max() <= 1.0
+
+
+def test_resize_accepts_bool_masks_bilinearly():
+    mask = np.zeros((8, 8), bool)
+    mask[2:6, 2:6] = True
+    out = resize(mask, (16, 16))
+    ref = skimage.transform.resize(mask.astype(np.float64), (16, 16), order=1, mode="constant",
+                                   anti_aliasing=False)
+    np.testing.assert_array_equal(out, ref)
+    with pytest.raises(ValueError, match="positive"):
+        resize(mask, (0, 5))
+
+
+def test_none_mode_returns_image_unchanged(photo):
+    image, window, scale, padding, crop = resize_image(photo, 800, 1024, mode="none")
+    assert image is photo or np.array_equal(image, photo)
+    assert window == (0, 0, photo.shape[0], photo.shape[1])
+    assert scale == 1 and padding == [(0, 0)] * 3 and crop is None
+
+
+@pytest.mark.parametrize("min_dim,max_dim,min_scale", [(800, 1024, 0), (None, 256, None),
+                                                       (100, 320, 1.3), (200, 640, None)])
+def test_square_mode(photo, portrait, min_dim, max_dim, min_scale):
+    for img in (photo, portrait):
+        h, w = img.shape[:2]
+        # Independent scale: the rules of the reference, step by step.
+        s = max(1, min_dim / min(h, w)) if min_dim else 1
+        if min_scale and s < min_scale:
+            s = min_scale
+        if round(max(h, w) * s) > max_dim:
+            s = max_dim / max(h, w)
+        nh, nw = round(h * s), round(w * s)
+        top, left = (max_dim - nh) // 2, (max_dim - nw) // 2
+
+        image, window, scale, padding, crop = resize_image(img, min_dim, max_dim, min_scale,
+                                                           mode="square")
+        assert image.shape == (max_dim, max_dim, 3) and image.dtype == np.uint8
+        assert scale == pytest.approx(s)
+        assert window == (top, left, top + nh, left + nw)
+        assert padding == [(top, max_dim - nh - top), (left, max_dim - nw - left), (0, 0)]
+        assert crop is None
+        inside = image[top:top + nh, left:left + nw]
+        expected = img if s == 1 else _bilinear(img, (nh, nw))
+        np.testing.assert_array_equal(inside, expected)
+        outside = np.ones(image.shape[:2], bool)
+        outside[top:top + nh, left:left + nw] = False
+        assert not image[outside].any()
+
+
+def test_pad64_mode(photo, portrait):
+    for img in (photo, portrait):
+        h, w = img.shape[:2]
+        image, window, scale, padding, crop = resize_image(img, min_dim=256, max_dim=1024,
+                                                           mode="pad64")
+        assert scale == 1 and crop is None  # min side >= 256: no resize
+        H, W = image.shape[:2]
+        assert H % 64 == 0 and W % 64 == 0 and H - h < 64 and W - w < 64
+        (top, bottom), (left, right), _ = padding
+        assert top + bottom == H - h and left + right == W - w
+        assert 0 <= bottom - top <= 1 and 0 <= right - left <= 1
+        assert window == (top, left, top + h, left + w)
+        np.testing.assert_array_equal(image[top:top + h, left:left + w], img)
+        assert image.sum() == img.astype(np.int64).sum()
+
+    # Upscaling: min_dim 768 on the 375-pixel side.
+    image, window, scale, padding, _ = resize_image(photo, min_dim=768, mode="pad64")
+    nh, nw = round(375 * 768 / 375), round(500 * 768 / 375)
+    assert scale == pytest.approx(768 / 375)
+    assert window[2] - window[0] == nh and window[3] - window[1] == nw
+    assert image.shape[0] % 64 == 0 and image.shape[1] % 64 == 0
+
+
+def test_pad64_requires_min_dim_multiple_of_64(photo):
+    with pytest.raises(ValueError, match="multiple of 64"):
+        resize_image(photo, min_dim=800, mode="pad64")
+    with pytest.raises(ValueError, match="multiple of 64"):
+        resize_image(photo, mode="pad64")
+
+
+def test_crop_mode_is_a_random_crop_of_the_scaled_image(photo):
+    min_dim = 512
+    s = min_dim / 375
+    scaled = _bilinear(photo, (round(375 * s), round(500 * s)))
+    crops = set()
+    for seed in range(6):
+        random.seed(seed)
+        image, window, scale, padding, crop = resize_image(photo, min_dim=min_dim, max_dim=1024,
+                                                           mode="crop")
+        assert image.shape == (min_dim, min_dim, 3) and image.dtype == np.uint8
+        assert window == (0, 0, min_dim, min_dim) and scale == pytest.approx(s)
+        y, x, ch, cw = crop
+        assert (ch, cw) == (min_dim, min_dim)
+        assert 0 <= y <= scaled.shape[0] - min_dim and 0 <= x <= scaled.shape[1] - min_dim
+        np.testing.assert_array_equal(image, scaled[y:y + ch, x:x + cw])
+        crops.add(crop)
+        # Seeding Python's random makes it repeatable.
+        random.seed(seed)
+        assert resize_image(photo, min_dim=min_dim, mode="crop")[4] == crop
+    assert len(crops) > 1
+
+
+def test_bad_modes_and_missing_sizes(photo):
+    with pytest.raises(ValueError, match="not supported"):
+        resize_image(photo, 800, 1024, mode="squash")
+    with pytest.raises(ValueError, match="max_dim"):
+        resize_image(photo, 800, None, mode="square")
+    with pytest.raises(ValueError, match="min_dim"):
+        resize_image(photo, None, 1024, mode="crop")
+
+
+def test_output_keeps_dtype(photo):
+    for dtype in (np.float32, np.uint16, np.float64):
+        img = photo.astype(dtype)
+        image = resize_image(img, 400, 512, mode="square")[0]
+        assert image.dtype == dtype and image.shape == (512, 512, 3)
+
+
+def test_grayscale_2d_image(photo):
+    gray = photo[..., 0]
+    image, window, scale, padding, _ = resize_image(gray, 200, 256, mode="square")
+    assert image.shape == (256, 256)
+    y1, x1, y2, x2 = window
+    np.testing.assert_array_equal(image[y1:y2, x1:x2],
+                                  _bilinear(gray, (y2 - y1, x2 - x1)))
+
+
+class _Cfg(Config):
+    NAME = "t"
+
+
+def test_mold_and_unmold_image(photo):
+    config = _Cfg()
+    molded = mold_image(photo, config)
+    assert molded.dtype == np.float32 and molded.shape == photo.shape
+    expected = photo.astype(np.float64) - np.asarray(config.MEAN_PIXEL)
+    np.testing.assert_allclose(molded, expected, atol=1e-4)
+    # Batch of images works too, and the round trip is exact.
+    batch = np.stack([photo, photo[::-1]])
+    back = unmold_image(mold_image(batch, config), config)
+    assert back.dtype == np.uint8
+    np.testing.assert_array_equal(back, batch)
+    # Out-of-range values are clipped, not wrapped around.
+    weird = np.array([[[-200.0, 300.0, 0.4]]], np.float32)
+    out = unmold_image(weird, config)
+    mean = np.asarray(config.MEAN_PIXEL)
+    assert out[0, 0, 0] == 0 and out[0, 0, 1] == 255 and out[0, 0, 2] == round(0.4 + mean[2])
+
+
+def test_mold_image_channel_mismatch(photo):
+    with pytest.raises(ValueError, match="MEAN_PIXEL"):
+        mold_image(np.dstack([photo, photo[..., :1]]), _Cfg())
