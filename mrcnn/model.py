@@ -30,7 +30,12 @@ from mrcnn.heads import (build_fpn_mask_graph, build_rpn_model,  # noqa: F401
 from mrcnn.image import mold_image, to_rgb, unmold_image  # noqa: F401
 from mrcnn.image_meta import (compose_image_meta, parse_image_meta,  # noqa: F401
                               parse_image_meta_graph)
-from mrcnn.layers import BatchNorm, DetectionLayer, ProposalLayer, PyramidROIAlign  # noqa: F401
+from mrcnn.layers import (BatchNorm, DetectionLayer, DetectionTargetLayer,  # noqa: F401
+                          ProposalLayer, PyramidROIAlign)
+from mrcnn.losses import (mrcnn_bbox_loss_graph, mrcnn_class_loss_graph,  # noqa: F401
+                          mrcnn_mask_loss_graph, rpn_bbox_loss_graph, rpn_class_loss_graph,
+                          smooth_l1_loss)
+from mrcnn.ops.target_ops import detection_targets as detection_targets_graph  # noqa: F401
 from mrcnn.ops.box_ops import (apply_box_deltas as apply_box_deltas_graph,  # noqa: F401
                                clip_boxes as clip_boxes_graph, denorm_boxes as denorm_boxes_graph,
                                norm_boxes as norm_boxes_graph, overlaps as overlaps_graph)
