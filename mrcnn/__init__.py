@@ -7,4 +7,11 @@ Import the submodules as with Matterport's package::
     import mrcnn.model as modellib
 """
 
+import os as _os
+
+# TensorFlow's C++ INFO and WARNING lines (oneDNN notices, grappler cost-model warnings about the
+# dynamic shapes of RoIAlign) flood notebooks; errors still show. Set TF_CPP_MIN_LOG_LEVEL
+# yourself, before importing mrcnn, to choose otherwise.
+_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
 __version__ = "3.0.0"
