@@ -158,7 +158,8 @@ def train(mrcnn_model, train_dataset, val_dataset, learning_rate, epochs, layers
         MatterportCheckpoint(mrcnn_model.checkpoint_path),
     ]
     if custom_callbacks:
-        callbacks = [StopOnNaN()] + list(custom_callbacks) + callbacks[1:]
+        # Before TensorBoard and the checkpoint, so that they see what the callbacks log.
+        callbacks = callbacks[:1] + list(custom_callbacks) + callbacks[1:]
 
     print(f"\nStarting at epoch {mrcnn_model.epoch}. LR={learning_rate}\n")
     print(f"Checkpoint Path: {mrcnn_model.checkpoint_path}")
