@@ -24,6 +24,8 @@ import tensorflow as tf
 
 from mrcnn import graph, training, weights
 from mrcnn.anchors import compute_backbone_shapes, get_anchors as _get_anchors
+from mrcnn.data_pipeline import (build_detection_targets, build_rpn_targets,  # noqa: F401
+                                 data_generator, generate_random_rois, load_image_gt)
 from mrcnn.backbone import conv_block, identity_block, resnet_graph  # noqa: F401
 from mrcnn.heads import (build_fpn_mask_graph, build_rpn_model,  # noqa: F401
                          fpn_classifier_graph, rpn_graph)
@@ -42,6 +44,9 @@ from mrcnn.ops.box_ops import (apply_box_deltas as apply_box_deltas_graph,  # no
 from mrcnn.postprocess import mold_inputs, unmold_detections
 
 logger = logging.getLogger("mrcnn")
+
+IMAGENET_WEIGHTS_URL = ("https://github.com/fchollet/deep-learning-models/releases/download/v0.2/"
+                        "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5")
 
 # Checkpoint path pattern: <model_dir>/<name><YYYYmmddTHHMM>/mask_rcnn_<name>_<epoch:04d>.h5
 _CHECKPOINT_RE = re.compile(
@@ -175,6 +180,20 @@ class MaskRCNN:
                                       exclude=exclude)
         self.set_log_dir(filepath)
         return report
+
+    def get_imagenet_weights(self):
+        """Downloads (once) the Keras ResNet50 ImageNet weights that Matterport used and returns
+        their path. They fill the ResNet50 layers by name; with ``BACKBONE="resnet101"`` stage-4
+        blocks g..w keep their initial values (there is no ResNet101 file).
+
+        Raises:
+            mrcnn.download.DownloadError: the download failed (no partial file is left).
+        """
+        from mrcnn import download
+        path = os.path.join(download.default_cache_dir(), os.path.basename(IMAGENET_WEIGHTS_URL))
+        if not os.path.exists(path):
+            download.download_file(IMAGENET_WEIGHTS_URL, path, desc="ImageNet ResNet50 weights")
+        return path
 
     def save_weights(self, filepath):
         """Writes the weights atomically in the layout of ``mask_rcnn_coco.h5``."""

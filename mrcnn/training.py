@@ -48,7 +48,9 @@ class TrainingModel(keras.Model):
         return list(self.loss_trackers.values())
 
     def _compute_losses(self, data, training):
-        if isinstance(data, (tuple, list)) and len(data) == 1:
+        # fit() passes the 7 (or 8) input tensors as they come from the dataset; test_on_batch()
+        # and friends wrap them as (x, y, sample_weight).
+        if isinstance(data, (tuple, list)) and data and isinstance(data[0], (tuple, list)):
             data = data[0]
         outputs = self(list(data), training=training)
         named = dict(zip(LOSS_NAMES, outputs[-len(LOSS_NAMES):]))

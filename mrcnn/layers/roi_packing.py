@@ -9,13 +9,22 @@ import keras
 import tensorflow as tf
 
 
+def _nonempty(valid):
+    """``valid`` with RoI (0, 0) added when no RoI is valid: the convolutions never see an empty
+    batch (oneDNN's Conv2DBackpropFilter fails on one)."""
+    valid = tf.cast(valid, tf.bool)
+    first = tf.scatter_nd(tf.constant([[0, 0]], tf.int64), [True], tf.shape(valid, out_type=tf.int64))
+    return tf.logical_or(valid, tf.logical_and(first, tf.logical_not(tf.reduce_any(valid))))
+
+
 @keras.saving.register_keras_serializable(package="mrcnn")
 class PackRoIs(keras.layers.Layer):
-    """``[x [B, R, ...], valid [B, R] bool]`` -> ``[K, ...]``, the rows where ``valid``."""
+    """``[x [B, R, ...], valid [B, R] bool]`` -> ``[K, ...]``, the rows where ``valid`` (row
+    (0, 0) when none is)."""
 
     def call(self, inputs):
         x, valid = inputs
-        return tf.boolean_mask(x, tf.cast(valid, tf.bool))
+        return tf.boolean_mask(x, _nonempty(valid))
 
     def compute_output_shape(self, input_shape):
         return (None,) + tuple(input_shape[0][2:])
@@ -27,10 +36,13 @@ class UnpackRoIs(keras.layers.Layer):
 
     def call(self, inputs):
         x, valid = inputs
-        valid = tf.cast(valid, tf.bool)
-        shape = tf.concat([tf.shape(valid, out_type=tf.int64), tf.shape(x, out_type=tf.int64)[1:]],
+        packed = _nonempty(valid)
+        shape = tf.concat([tf.shape(packed, out_type=tf.int64), tf.shape(x, out_type=tf.int64)[1:]],
                           axis=0)
-        return tf.scatter_nd(tf.where(valid), x, shape)
+        out = tf.scatter_nd(tf.where(packed), x, shape)
+        keep = tf.cast(tf.cast(valid, tf.bool), x.dtype)
+        return out * tf.reshape(keep, tf.concat([tf.shape(keep), tf.ones([x.shape.rank - 1],
+                                                                         tf.int32)], 0))
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[1][:2]) + tuple(input_shape[0][1:])
