@@ -45,3 +45,18 @@ def test_demo_notebook(tmp_path, monkeypatch):
     assert "Configurations:" in text and "NUM_CLASSES                    81" in text
     assert "Processing 1 images" in text
     assert count_images(nb) >= 1
+
+
+def test_train_shapes_notebook(tmp_path, monkeypatch):
+    weights = tmp_path / "mask_rcnn_coco.h5"
+    write_release_like_file(weights)
+    nb = run_notebook(ROOT / "samples" / "shapes" / "train_shapes.ipynb", monkeypatch,
+                      MRCNN_COCO_MODEL_PATH=weights, MRCNN_MODEL_DIR=tmp_path / "logs",
+                      MRCNN_STEPS_PER_EPOCH=2, MRCNN_SHAPES_TRAIN=16, MRCNN_SHAPES_VAL=6,
+                      MRCNN_BACKBONE="resnet50", MRCNN_IMAGES_PER_GPU=2)
+    text = outputs_text(nb)
+    assert "initialised with: coco" in text
+    assert "Loading weights from" in text and "mask_rcnn_shapes_0002.h5" in text
+    assert "mAP: " in text
+    checkpoints = sorted(p.name for p in (tmp_path / "logs").glob("shapes*/mask_rcnn_*.h5"))
+    assert checkpoints == ["mask_rcnn_shapes_0001.h5", "mask_rcnn_shapes_0002.h5"]
