@@ -23,8 +23,8 @@ setup(
     packages=find_packages(include=["mrcnn", "mrcnn.*"]),
     python_requires=">=3.10",
     install_requires=read_requirements("requirements.txt"),
-    extras_require={"dev": read_requirements("requirements-dev.txt"),
-                    "imgaug": ["imgaug>=0.4"]},
+    # imgaug is not offered as an extra: it fails to import on NumPy 2 (see README).
+    extras_require={"dev": read_requirements("requirements-dev.txt")},
     entry_points={"console_scripts": ["mrcnn=mrcnn.cli:main"]},
     license="MIT",
     classifiers=[
