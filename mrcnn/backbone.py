@@ -14,13 +14,29 @@ from mrcnn.layers.batch_norm import BatchNorm
 STAGE4_BLOCKS = {"resnet50": 5, "resnet101": 22}
 
 
+def _main_path(input_tensor, kernel_size, filters, stage, block, strides, use_bias, train_bn):
+    """1x1 (with the block stride) -> kxk -> 1x1 convolutions with BatchNorm, ReLU between."""
+    f1, f2, f3 = filters
+    conv_name = f"res{stage}{block}_branch"
+    bn_name = f"bn{stage}{block}_branch"
+    x = KL.Conv2D(f1, (1, 1), strides=strides, name=conv_name + "2a",
+                  use_bias=use_bias)(input_tensor)
+    x = BatchNorm(name=bn_name + "2a", train_bn=train_bn)(x)
+    x = KL.Activation("relu")(x)
+    x = KL.Conv2D(f2, (kernel_size, kernel_size), padding="same", name=conv_name + "2b",
+                  use_bias=use_bias)(x)
+    x = BatchNorm(name=bn_name + "2b", train_bn=train_bn)(x)
+    x = KL.Activation("relu")(x)
+    x = KL.Conv2D(f3, (1, 1), name=conv_name + "2c", use_bias=use_bias)(x)
+    return BatchNorm(name=bn_name + "2c", train_bn=train_bn)(x)
+
+
 def identity_block(input_tensor, kernel_size, filters, stage, block, use_bias=True,
                    train_bn=True):
     """Residual block without a shortcut convolution.
 
     Args:
-        input_tensor: [B, H, W, 4 * filters[2] / 4] Keras tensor (its channel count must be
-            ``filters[2]``).
+        input_tensor: [B, H, W, f3] Keras tensor (its channel count must be ``filters[2]``).
         kernel_size: kernel size of the middle convolution (3).
         filters: (f1, f2, f3) channels of the three convolutions.
         stage: stage number (2..5), used in layer names.
@@ -31,20 +47,7 @@ def identity_block(input_tensor, kernel_size, filters, stage, block, use_bias=Tr
     Returns:
         [B, H, W, f3] Keras tensor, the output of the ReLU named ``res{stage}{block}_out``.
     """
-    f1, f2, f3 = filters
-    conv_name = f"res{stage}{block}_branch"
-    bn_name = f"bn{stage}{block}_branch"
-
-    x = KL.Conv2D(f1, (1, 1), name=conv_name + "2a", use_bias=use_bias)(input_tensor)
-    x = BatchNorm(name=bn_name + "2a", train_bn=train_bn)(x)
-    x = KL.Activation("relu")(x)
-    x = KL.Conv2D(f2, (kernel_size, kernel_size), padding="same", name=conv_name + "2b",
-                  use_bias=use_bias)(x)
-    x = BatchNorm(name=bn_name + "2b", train_bn=train_bn)(x)
-    x = KL.Activation("relu")(x)
-    x = KL.Conv2D(f3, (1, 1), name=conv_name + "2c", use_bias=use_bias)(x)
-    x = BatchNorm(name=bn_name + "2c", train_bn=train_bn)(x)
-
+    x = _main_path(input_tensor, kernel_size, filters, stage, block, (1, 1), use_bias, train_bn)
     x = KL.Add()([x, input_tensor])
     return KL.Activation("relu", name=f"res{stage}{block}_out")(x)
 
@@ -56,25 +59,10 @@ def conv_block(input_tensor, kernel_size, filters, stage, block, strides=(2, 2),
     Same arguments as ``identity_block``, plus ``strides`` applied by the first 1x1
     convolution and by the shortcut. Returns [B, H / s, W / s, f3].
     """
-    f1, f2, f3 = filters
-    conv_name = f"res{stage}{block}_branch"
-    bn_name = f"bn{stage}{block}_branch"
-
-    x = KL.Conv2D(f1, (1, 1), strides=strides, name=conv_name + "2a",
-                  use_bias=use_bias)(input_tensor)
-    x = BatchNorm(name=bn_name + "2a", train_bn=train_bn)(x)
-    x = KL.Activation("relu")(x)
-    x = KL.Conv2D(f2, (kernel_size, kernel_size), padding="same", name=conv_name + "2b",
-                  use_bias=use_bias)(x)
-    x = BatchNorm(name=bn_name + "2b", train_bn=train_bn)(x)
-    x = KL.Activation("relu")(x)
-    x = KL.Conv2D(f3, (1, 1), name=conv_name + "2c", use_bias=use_bias)(x)
-    x = BatchNorm(name=bn_name + "2c", train_bn=train_bn)(x)
-
-    shortcut = KL.Conv2D(f3, (1, 1), strides=strides, name=conv_name + "1",
+    x = _main_path(input_tensor, kernel_size, filters, stage, block, strides, use_bias, train_bn)
+    shortcut = KL.Conv2D(filters[2], (1, 1), strides=strides, name=f"res{stage}{block}_branch1",
                          use_bias=use_bias)(input_tensor)
-    shortcut = BatchNorm(name=bn_name + "1", train_bn=train_bn)(shortcut)
-
+    shortcut = BatchNorm(name=f"bn{stage}{block}_branch1", train_bn=train_bn)(shortcut)
     x = KL.Add()([x, shortcut])
     return KL.Activation("relu", name=f"res{stage}{block}_out")(x)
 

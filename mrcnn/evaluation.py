@@ -364,6 +364,47 @@ def dataset_to_coco(dataset, image_ids=None, verbose=False):
                      "images": images, "annotations": annotations, "categories": categories})
 
 
+def detect_images(model, dataset, image_ids, on_result, batch_size=None, verbose=True,
+                  desc="Detecting"):
+    """Runs ``model.detect`` over dataset images in batches and hands each result on.
+
+    Args:
+        model: anything with ``detect(images, verbose=0)`` returning one dict per image.
+        dataset: a prepared Dataset (``load_image`` is used).
+        image_ids: internal image ids, in order.
+        on_result: called as ``on_result(image_id, result_dict)`` for every image.
+        batch_size: images per ``detect`` call; default ``model.config.BATCH_SIZE`` (or 1).
+        verbose: show a tqdm progress bar.
+        desc: the progress bar's label.
+
+    Returns:
+        float, seconds spent inside ``detect`` (image loading excluded).
+
+    Raises:
+        ValueError: bad ``batch_size``, or ``detect`` returns a different number of results
+            than images.
+    """
+    if batch_size is None:
+        batch_size = int(getattr(getattr(model, "config", None), "BATCH_SIZE", 1) or 1)
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, not {batch_size}")
+    detect_time = 0.0
+    with tqdm(total=len(image_ids), desc=desc, unit="image", disable=not verbose) as bar:
+        for start in range(0, len(image_ids), batch_size):
+            batch = image_ids[start:start + batch_size]
+            images = [dataset.load_image(i) for i in batch]
+            t0 = time.perf_counter()
+            detections = model.detect(images, verbose=0)
+            detect_time += time.perf_counter() - t0
+            if len(detections) != len(images):
+                raise ValueError(f"model.detect returned {len(detections)} results for "
+                                 f"{len(images)} images")
+            for image_id, r in zip(batch, detections):
+                on_result(image_id, r)
+            bar.update(len(batch))
+    return detect_time
+
+
 def evaluate_dataset(model, dataset, image_ids=None, limit=0, batch_size=None, verbose=True,
                      coco_gt=None):
     """COCO-style evaluation of a model on any prepared ``Dataset`` (boxes and masks).
@@ -399,28 +440,17 @@ def evaluate_dataset(model, dataset, image_ids=None, limit=0, batch_size=None, v
         ids = ids[:limit]
     if not ids:
         raise ValueError("No images to evaluate: the dataset (or image_ids) is empty")
-    if batch_size is None:
-        batch_size = int(getattr(getattr(model, "config", None), "BATCH_SIZE", 1) or 1)
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, not {batch_size}")
     if coco_gt is None:
         coco_gt = dataset_to_coco(dataset, ids, verbose=verbose)
 
-    results, detect_time = [], 0.0
-    with tqdm(total=len(ids), desc="Evaluating", unit="image", disable=not verbose) as bar:
-        for start in range(0, len(ids), batch_size):
-            batch = ids[start:start + batch_size]
-            images = [dataset.load_image(i) for i in batch]
-            t0 = time.perf_counter()
-            detections = model.detect(images, verbose=0)
-            detect_time += time.perf_counter() - t0
-            if len(detections) != len(images):
-                raise ValueError(f"model.detect returned {len(detections)} results for "
-                                 f"{len(images)} images")
-            for image_id, r in zip(batch, detections):
-                results.extend(detections_to_coco_results(
-                    image_id, r["rois"], r["class_ids"], r["scores"], r["masks"]))
-            bar.update(len(batch))
+    results = []
+
+    def collect(image_id, r):
+        results.extend(detections_to_coco_results(image_id, r["rois"], r["class_ids"],
+                                                  r["scores"], r["masks"]))
+
+    detect_time = detect_images(model, dataset, ids, collect, batch_size=batch_size,
+                                verbose=verbose, desc="Evaluating")
 
     out = {}
     for eval_type in EVAL_TYPES:

@@ -51,8 +51,8 @@ if ROOT_DIR not in sys.path:
 from mrcnn.config import Config  # noqa: E402
 from mrcnn import utils  # noqa: E402
 from mrcnn.coco_classes import COCO_CLASS_NAMES  # noqa: E402
-from mrcnn.evaluation import (STAT_NAMES, detections_to_coco_results,  # noqa: E402
-                              evaluate_coco_results)
+from mrcnn.evaluation import (STAT_NAMES, detect_images,  # noqa: E402
+                              detections_to_coco_results, evaluate_coco_results)
 
 #: The 81 class names of a COCO model ('BG' first), for ``visualize.display_instances``.
 CLASS_NAMES = list(COCO_CLASS_NAMES)
@@ -389,19 +389,13 @@ def detect_coco_results(model, dataset, limit=0, image_ids=None):
         image_ids = image_ids[:limit]
     if not image_ids:
         raise ValueError("No images to evaluate")
-    batch_size = int(getattr(getattr(model, "config", None), "BATCH_SIZE", 1) or 1)
-    results, t_prediction = [], 0.0
-    with tqdm(total=len(image_ids), desc="Detecting", unit="image") as bar:
-        for start in range(0, len(image_ids), batch_size):
-            batch = image_ids[start:start + batch_size]
-            images = [dataset.load_image(i) for i in batch]
-            t = time.time()
-            detections = model.detect(images, verbose=0)
-            t_prediction += time.time() - t
-            for image_id, r in zip(batch, detections):
-                results.extend(build_coco_results(dataset, [image_id], r["rois"], r["class_ids"],
-                                                  r["scores"], r["masks"].astype(np.uint8)))
-            bar.update(len(batch))
+    results = []
+
+    def collect(image_id, r):
+        results.extend(build_coco_results(dataset, [image_id], r["rois"], r["class_ids"],
+                                          r["scores"], r["masks"]))
+
+    t_prediction = detect_images(model, dataset, image_ids, collect)
     coco_image_ids = [dataset.image_info[i]["id"] for i in image_ids]
     return results, coco_image_ids, t_prediction
 
