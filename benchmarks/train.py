@@ -31,9 +31,9 @@ SETTINGS = {
 def measure(setting, steps, warmup):
     sys.path.insert(0, ROOT)
     sys.path.insert(0, os.path.join(ROOT, "samples", "coco"))
+    import mrcnn.model as modellib  # first: it quiets TensorFlow's C++ log before TF loads
     import keras
     import coco
-    import mrcnn.model as modellib
 
     values = dict(SETTINGS[setting], STEPS_PER_EPOCH=steps, VALIDATION_STEPS=1, NAME="bench")
     config = type("BenchConfig", (coco.CocoConfig,), values)()
