@@ -238,3 +238,19 @@ def test_refine_detections_matches_numpy(min_conf):
         expected = refine_detections_numpy(rois[b], probs[b], deltas[b], window[b], std,
                                            min_conf, 30, 0.3)
         np.testing.assert_allclose(got[b], expected, atol=1e-5)
+
+
+# ----------------------------------------------------------------------------- utils.batch_slice
+def test_batch_slice_runs_per_image_and_stacks():
+    from mrcnn import utils
+    x = tf.reshape(tf.range(24, dtype=tf.float32), [3, 2, 4])
+    y = tf.constant([1.0, 2.0, 3.0])
+    single = utils.batch_slice([x, y], lambda a, b: tf.reduce_sum(a) * b, 3)
+    np.testing.assert_allclose(single.numpy(), [np.sum(np.arange(8)) * 1,
+                                                np.sum(np.arange(8, 16)) * 2,
+                                                np.sum(np.arange(16, 24)) * 3])
+    first, last = utils.batch_slice(x, lambda a: (a[0], a[-1]), 3, names=["first", "last"])
+    np.testing.assert_array_equal(first.numpy(), x.numpy()[:, 0])
+    np.testing.assert_array_equal(last.numpy(), x.numpy()[:, -1])
+    with pytest.raises(ValueError, match="batch_size"):
+        utils.batch_slice(x, lambda a: a, 0)

@@ -71,6 +71,7 @@ def two_image_dataset():
 @pytest.fixture(scope="module")
 def overfit(tmp_path_factory):
     model_dir = tmp_path_factory.mktemp("logs")
+    keras.utils.set_random_seed(0)
     dataset = two_image_dataset()
     model = modellib.MaskRCNN("training", TinyConfig(), str(model_dir))
     first = FirstStep()
