@@ -194,3 +194,24 @@ def test_detect_needs_inference_mode_and_config_is_validated(tmp_path):
         Bad()
     with pytest.raises(ValueError, match="mode"):
         modellib.MaskRCNN("predict", SmallConfig(), str(tmp_path))
+
+
+def test_detect_molded_matches_detect_on_a_square_image(model, photos):
+    image = photos[0][:128, :128]  # already at the model's size: molding only subtracts the mean
+    molded, metas, windows = model.mold_inputs([image])
+    np.testing.assert_array_equal(windows[0], [0, 0, 128, 128])
+    np.testing.assert_allclose(molded[0], image - SmallConfig.MEAN_PIXEL, atol=1e-4)
+    a = model.detect([image])[0]
+    b = model.detect_molded(molded, metas)[0]
+    np.testing.assert_array_equal(a["rois"], b["rois"])
+    np.testing.assert_array_equal(a["masks"], b["masks"])
+    with pytest.raises(ValueError, match="image_meta"):
+        model.detect_molded(molded, np.concatenate([metas, metas]))
+
+
+def test_get_anchors_caches_normalized_and_keeps_pixel_anchors(model):
+    normalized = model.get_anchors((128, 128, 3))
+    assert normalized.dtype == np.float32 and normalized.shape == (4092, 4)
+    assert model.anchors.shape == (4092, 4)
+    np.testing.assert_allclose(normalized[:, :2] * 127, model.anchors[:, :2], atol=1e-3)
+    assert model.get_anchors((128, 128)) is normalized

@@ -148,6 +148,8 @@ def test_stopped_training_resumes_at_the_next_epoch_in_the_same_folder(tmp_path)
     assert "mask_rcnn_tiny_0002.h5" in files
     assert restarted.find_last() == os.path.join(os.path.dirname(first), "mask_rcnn_tiny_0002.h5")
     assert not [f for f in files if f.endswith(".tmp")]
+    # TensorBoard logs go to the same folder.
+    assert list(Path(os.path.dirname(first)).rglob("events.out.tfevents.*"))
 
 
 def test_nan_loss_stops_training_with_the_loss_name(tmp_path):
