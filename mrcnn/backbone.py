@@ -5,7 +5,6 @@ convolution has a bias. Layer names (``conv1``, ``bn_conv1``, ``res2a_branch2a``
 ``bn2a_branch2a``, ..., ``res5c_out``) are Matterport's, so its weight files load by name.
 """
 
-import keras
 from keras import layers as KL
 
 from mrcnn.layers.batch_norm import BatchNorm

@@ -15,7 +15,6 @@ cannot work raise a ``ValueError`` at construction time that names the attribute
 Call ``validate(mode)`` for the checks that depend on the mode (``MaskRCNN`` calls it).
 """
 
-import math
 
 import numpy as np
 

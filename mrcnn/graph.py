@@ -5,7 +5,6 @@ heads; layer names are Matterport's so that its weight files load by name.
 """
 
 import keras
-import tensorflow as tf
 from keras import layers as KL
 
 from mrcnn import heads

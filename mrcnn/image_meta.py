@@ -13,7 +13,6 @@ Layout of the 1-D vector of length ``12 + NUM_CLASSES``:
 """
 
 import numpy as np
-import tensorflow as tf
 
 
 def compose_image_meta(image_id, original_image_shape, image_shape, window, scale,

@@ -24,7 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from mrcnn import graph, training, weights
-from mrcnn.anchors import compute_backbone_shapes, get_anchors as _get_anchors
+from mrcnn.anchors import compute_backbone_shapes, get_anchors as _get_anchors  # noqa: F401
 from mrcnn.data_pipeline import (build_detection_targets, build_rpn_targets,  # noqa: F401
                                  data_generator, generate_random_rois, load_image_gt)
 from mrcnn.backbone import conv_block, identity_block, resnet_graph  # noqa: F401

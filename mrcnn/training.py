@@ -86,7 +86,7 @@ def set_trainable(keras_model, layer_regex, indent=0, verbose=1):
     weights are skipped. With ``verbose``, prints the trainable layers as Matterport did.
     """
     if verbose > 0 and indent == 0:
-        print(f"Selecting layers to train")
+        print("Selecting layers to train")
     for layer in keras_model.layers:
         if isinstance(layer, keras.Model):
             if verbose > 0:

@@ -8,6 +8,7 @@ Re-exports the public names of the original module from where they live now
 TensorFlow is imported only when ``batch_slice`` or ``box_refinement_graph`` is used.
 """
 
+from mrcnn.anchors import generate_anchors, generate_pyramid_anchors
 from mrcnn.boxes import (apply_box_deltas, box_refinement, compute_iou, compute_overlaps,
                          denorm_boxes, extract_bboxes, non_max_suppression, norm_boxes,
                          trim_zeros)
@@ -21,8 +22,6 @@ from mrcnn.metrics import compute_ap, compute_ap_range, compute_matches, compute
 
 # Imported on first use (module __getattr__): name -> (module, attribute).
 _LAZY = {
-    "generate_anchors": ("mrcnn.anchors", "generate_anchors"),
-    "generate_pyramid_anchors": ("mrcnn.anchors", "generate_pyramid_anchors"),
     "box_refinement_graph": ("mrcnn.ops.box_ops", "box_refinement"),
 }
 

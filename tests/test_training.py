@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import keras
-import numpy as np
 import pytest
 
 import mrcnn.model as modellib
