@@ -626,19 +626,13 @@ class COCOEvalCallback(keras.callbacks.Callback):
             print(f"\nEpoch {epoch + 1}: COCO evaluation on {len(self.image_ids)} images - {text}")
 
     def _write_scalars(self, values, step):
-        """Writes TensorBoard scalars with TF's own summary ops (``tf.summary.scalar`` needs the
-        tensorboard package; ``tf.summary.write`` with the scalar plugin metadata does not)."""
+        """Writes the values as TensorBoard scalars (step = 0-based epoch)."""
         import tensorflow as tf
-        from tensorflow.core.framework import summary_pb2
         if self._writer is None:
             self._writer = tf.summary.create_file_writer(self.log_dir)
-        metadata = summary_pb2.SummaryMetadata()
-        metadata.plugin_data.plugin_name = "scalars"
-        metadata.data_class = summary_pb2.DATA_CLASS_SCALAR
         with self._writer.as_default():
             for name, value in values.items():
-                tf.summary.write(name, tf.constant(value, tf.float32), step=step,
-                                 metadata=metadata)
+                tf.summary.scalar(name, value, step=step)
         self._writer.flush()
 
     def on_train_end(self, logs=None):
