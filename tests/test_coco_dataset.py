@@ -5,15 +5,12 @@ and uncompressed-RLE crowds), annotation files without ``info``/``licenses`` key
 """
 
 import contextlib
-import functools
 import hashlib
-import http.server
 import importlib.util
 import io
 import json
 import os
 import sys
-import threading
 import zipfile
 from pathlib import Path
 
@@ -25,6 +22,9 @@ from pycocotools.coco import COCO
 from mrcnn.boxes import extract_bboxes
 from mrcnn.coco_classes import COCO_CATEGORY_IDS, COCO_CLASS_NAMES
 from mrcnn.evaluation import STAT_NAMES
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from local_http import FileHandler, serve  # noqa: E402
 
 # pycocotools 2.0.11 + NumPy 2 warn inside mask.decode; not ours to fix.
 pytestmark = pytest.mark.filterwarnings(
@@ -215,29 +215,12 @@ def test_evaluate_coco_with_a_model(tiny, capsys):
 
 
 # ----------------------------------------------------------------------------- auto_download
-class _Handler(http.server.SimpleHTTPRequestHandler):
-    requests = []
-
-    def log_message(self, *args):
-        pass
-
-    def do_GET(self):
-        _Handler.requests.append(self.path)
-        super().do_GET()
-
-
 @pytest.fixture
 def server(tmp_path):
     root = tmp_path / "server"
     root.mkdir()
-    _Handler.requests = []
-    httpd = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(_Handler, directory=str(root)))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield root, f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with serve(root) as base:
+        yield root, base
 
 
 def _subset_json(n_images):
@@ -283,12 +266,12 @@ def test_auto_download_from_local_server(server, tmp_path, monkeypatch):
                                                            for i in subset["images"])
     masks, class_ids = dataset.load_mask(0)
     assert masks.shape[-1] == len(class_ids) > 0
-    assert _Handler.requests == ["/zips/val2017.zip", "/annotations/annotations_trainval2017.zip"]
+    assert FileHandler.requests == ["/zips/val2017.zip", "/annotations/annotations_trainval2017.zip"]
     assert not _leftovers(target)
 
     # Present files are not downloaded again.
     coco_sample.CocoDataset().load_coco(str(target), "val", "2017", auto_download=True)
-    assert len(_Handler.requests) == 2
+    assert len(FileHandler.requests) == 2
 
     minival = coco_sample.CocoDataset()
     minival.load_coco(str(target), "minival", "2014", auto_download=True)

@@ -1,9 +1,8 @@
 """mrcnn.download against a local HTTP server on 127.0.0.1 (no network needed)."""
 
-import functools
-import http.server
 import os
-import threading
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,44 +11,16 @@ import mrcnn.download as download
 from mrcnn.download import (DownloadError, default_cache_dir, download_file,
                             download_trained_weights, get_coco_weights)
 
-
-class _Handler(http.server.SimpleHTTPRequestHandler):
-    """Serves files from ``directory``; /truncated/<n> promises n bytes and sends n // 2."""
-
-    requests = []
-
-    def do_GET(self):  # noqa: N802 (http.server naming)
-        type(self).requests.append(self.path)
-        if self.path.startswith("/truncated/"):
-            n = int(self.path.rsplit("/", 1)[1])
-            self.send_response(200)
-            self.send_header("Content-Length", str(n))
-            self.end_headers()
-            self.wfile.write(b"x" * (n // 2))
-            self.wfile.flush()
-            self.close_connection = True
-            return
-        super().do_GET()
-
-    def log_message(self, *args):
-        pass
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from local_http import FileHandler, serve  # noqa: E402
 
 
 @pytest.fixture
 def server(tmp_path):
     root = tmp_path / "srv"
     root.mkdir()
-    _Handler.requests = []
-    httpd = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(_Handler, directory=str(root)))
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02},
-                              daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{httpd.server_address[1]}"
-    yield base, root
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(5)
+    with serve(root) as base:
+        yield base, root
 
 
 def _payload(root, name, size, seed=0):
@@ -165,11 +136,11 @@ def test_get_coco_weights_downloads_once_and_repairs(server, tmp_path, monkeypat
     cache = tmp_path / "cache"
     path = get_coco_weights(cache)
     assert path == os.path.join(str(cache), "mask_rcnn_coco.h5")
-    assert open(path, "rb").read() == data and len(_Handler.requests) == 1
-    assert get_coco_weights(cache) == path and len(_Handler.requests) == 1  # cached
+    assert open(path, "rb").read() == data and len(FileHandler.requests) == 1
+    assert get_coco_weights(cache) == path and len(FileHandler.requests) == 1  # cached
     with open(path, "r+b") as f:  # a truncated cached copy is fetched again
         f.truncate(100)
-    assert get_coco_weights(cache) == path and len(_Handler.requests) == 2
+    assert get_coco_weights(cache) == path and len(FileHandler.requests) == 2
     assert open(path, "rb").read() == data
     # Default cache directory comes from MRCNN_HOME.
     monkeypatch.setenv("MRCNN_HOME", str(tmp_path / "home"))
