@@ -78,6 +78,13 @@ assert sorted(WEIGHTED) == sorted([
 ])
 
 
+def _weights_of(model):
+    return {
+        layer.name: list(zip(W._variable_names(layer), map(W._to_numpy, W._layer_variables(layer))))
+        for layer in model.layers if layer.weights
+    }
+
+
 @pytest.fixture(scope="module")
 def saved(tmp_path_factory):
     """A file saved from a model with seed 1, and that model's weights."""
@@ -169,10 +176,7 @@ def test_str_attributes_written_by_hand(tmp_path, saved):
 def test_chunked_layer_names(tmp_path, saved):
     _, want, layer_names = saved
     src = build_model(seed=1)
-    weights = {
-        layer.name: list(zip(W._variable_names(layer), map(W._to_numpy, W._layer_variables(layer))))
-        for layer in src.layers if layer.weights
-    }
+    weights = _weights_of(src)
     path = tmp_path / "chunked.h5"
     W.write_matterport_layout(path, layer_names, weights, max_attr_bytes=64)
     with h5py.File(path, "r") as f:
@@ -219,10 +223,7 @@ def test_real_layer_list_with_empty_groups(tmp_path, saved):
     names = real["layer_names"]
     assert len(names) == 406
     src = build_model(seed=1)
-    weights = {
-        layer.name: list(zip(W._variable_names(layer), map(W._to_numpy, W._layer_variables(layer))))
-        for layer in src.layers if layer.weights
-    }
+    weights = _weights_of(src)
     assert set(weights) <= set(names)  # the small model only uses real Matterport names
     path = tmp_path / "coco_layout.h5"
     W.write_matterport_layout(path, names, weights, keras_version=real["keras_version"])
@@ -234,13 +235,6 @@ def test_real_layer_list_with_empty_groups(tmp_path, saved):
     report = W.load_weights(target, path, by_name=True)
     assert_same(want, snapshot(target))
     assert report.not_in_model == []  # the other 398 groups hold no weights
-
-
-def _weights_of(model):
-    return {
-        layer.name: list(zip(W._variable_names(layer), map(W._to_numpy, W._layer_variables(layer))))
-        for layer in model.layers if layer.weights
-    }
 
 
 def test_by_order_with_the_same_layers_in_another_order_matches_names(tmp_path, saved):
@@ -297,10 +291,7 @@ def test_exclude_forces_by_name(tmp_path, saved):
     _, want, layer_names = saved
     src = build_model(seed=1)
     keep = ["conv1", "bn_conv1"]
-    weights = {
-        layer.name: list(zip(W._variable_names(layer), map(W._to_numpy, layer.weights)))
-        for layer in src.layers if layer.name in keep
-    }
+    weights = {name: value for name, value in _weights_of(src).items() if name in keep}
     path = tmp_path / "subset.h5"
     W.write_matterport_layout(path, keep, weights)
     with pytest.raises(ValueError, match=r"file has 2 layers with weights but the model has 8"):
@@ -340,10 +331,7 @@ def test_variable_name_prefixes_differ(tmp_path, saved):
 def test_file_layers_not_in_model_are_reported(tmp_path, saved):
     _, want, layer_names = saved
     src = build_model(seed=1)
-    weights = {
-        layer.name: list(zip(W._variable_names(layer), map(W._to_numpy, W._layer_variables(layer))))
-        for layer in src.layers if layer.weights
-    }
+    weights = _weights_of(src)
     weights["res2b_branch2a"] = [("res2b_branch2a/kernel:0", np.ones((1, 1, 8, 8), "float32"))]
     path = tmp_path / "extra.h5"
     W.write_matterport_layout(path, layer_names + ["res2b_branch2a", "activation_9"], weights)
@@ -399,10 +387,7 @@ def test_backbone_shape_mismatch_has_no_class_hint(saved):
 def test_weight_count_mismatch(tmp_path, saved):
     path, _, layer_names = saved
     src = build_model(seed=1)
-    weights = {
-        layer.name: list(zip(W._variable_names(layer), map(W._to_numpy, W._layer_variables(layer))))
-        for layer in src.layers if layer.weights
-    }
+    weights = _weights_of(src)
     weights["conv1"] = weights["conv1"][:1]  # kernel only, as if use_bias=False
     bad = tmp_path / "count.h5"
     W.write_matterport_layout(bad, layer_names, weights)
