@@ -1,4 +1,5 @@
-"""``BatchNorm`` (Matterport ``model.BatchNorm``) with a fixed training mode."""
+"""``BatchNorm`` (Matterport ``model.BatchNorm``) with a fixed training mode, and
+``uses_batch_statistics``: whether it normalizes with batch statistics in a given model mode."""
 
 import keras
 
@@ -31,3 +32,30 @@ class BatchNorm(keras.layers.BatchNormalization):
 
     def get_config(self):
         return {**super().get_config(), "train_bn": self.train_bn}
+
+
+def uses_batch_statistics(train_bn, training):
+    """Whether ``BatchNorm(train_bn=train_bn)`` can normalize with batch statistics in a model
+    built for training (``training=True``) or for inference (``training=False``).
+
+    Args:
+        train_bn: ``config.TRAIN_BN``: True, False or None.
+        training: bool, the model's mode (``mode == "training"``).
+
+    Returns:
+        bool. True: always (batch statistics even at inference, as Matterport's
+        ``training=True``). False: never (frozen BN). None: in training only (Keras' learning
+        phase: the train step calls the model with ``training=True``; Matterport's ``predict``
+        ran with learning phase 0, so the inference model uses the moving statistics).
+
+    Where this is True, a BatchNorm layer's output for one RoI depends on every RoI in its
+    batch, so the heads must see Matterport's RoI sets (``mrcnn.graph``).
+
+    Raises:
+        ValueError: ``train_bn`` is not True, False or None.
+    """
+    if train_bn is None:
+        return bool(training)
+    if train_bn not in (True, False):
+        raise ValueError(f"TRAIN_BN must be True, False or None, not {train_bn!r}")
+    return bool(train_bn)
