@@ -12,6 +12,7 @@ from mrcnn.anchors import get_anchors
 from mrcnn.backbone import resnet_graph
 from mrcnn.fpn import build_fpn
 from mrcnn.layers.anchor_layer import AnchorsLayer
+from mrcnn.layers.batch_norm import uses_batch_statistics
 from mrcnn.layers.detection_layer import DetectionLayer
 from mrcnn.layers.detection_target_layer import DetectionTargetLayer
 from mrcnn.layers.loss_layer import LOSS_NAMES, LossLayer
@@ -59,8 +60,11 @@ def build_inference_model(config):
     Outputs, in Matterport's order: ``mrcnn_detection`` [B, DMAX, 6], ``mrcnn_class``
     [B, R, NC], ``mrcnn_bbox`` [B, R, NC, 4], ``mrcnn_mask`` [B, DMAX, 28, 28, NC], ``ROI``
     [B, R, 4], ``rpn_class`` [B, A, 2], ``rpn_bbox`` [B, A, 4], with
-    R = ``POST_NMS_ROIS_INFERENCE``. The mask head runs on the real detections only; the
-    padding slots of ``mrcnn_mask`` are zeros.
+    R = ``POST_NMS_ROIS_INFERENCE``. The padding slots of ``mrcnn_mask`` are zeros. With
+    BatchNorm on moving statistics (``TRAIN_BN`` False or None) the mask head runs on the real
+    detections only; with ``TRAIN_BN=True`` (batch statistics even at inference) it runs on all
+    ``DETECTION_MAX_INSTANCES`` slots of every image, padding included, as Matterport's, since
+    the statistics are over that set. The box/class head always sees all R proposals.
     """
     input_image, input_image_meta = build_image_inputs(config)
     input_anchors = KL.Input(shape=[None, 4], name="input_anchors")
@@ -81,7 +85,8 @@ def build_inference_model(config):
     valid = keras.ops.greater(detections[..., 4], 0.0)
     mrcnn_mask = heads.build_fpn_mask_graph(
         detection_boxes, mrcnn_feature_maps, input_image_meta, config.MASK_POOL_SIZE,
-        config.NUM_CLASSES, train_bn=config.TRAIN_BN, valid=valid)
+        config.NUM_CLASSES, train_bn=config.TRAIN_BN, valid=valid,
+        valid_only=not uses_batch_statistics(config.TRAIN_BN, training=False))
 
     return keras.Model([input_image, input_image_meta, input_anchors],
                        [detections, mrcnn_class, mrcnn_bbox, mrcnn_mask, rpn_rois, rpn_class,
@@ -101,8 +106,11 @@ def build_training_model(config):
     Outputs: ``rpn_class_logits``, ``rpn_class``, ``rpn_bbox``, ``mrcnn_class_logits`` [B, T, NC],
     ``mrcnn_class``, ``mrcnn_bbox`` [B, T, NC, 4], ``mrcnn_mask`` [B, T, 28, 28, NC], ``ROI``
     [B, R, 4], ``output_rois`` [B, T, 4], then the five losses (scalars) named as in
-    ``LOSS_NAMES``. The mask head runs on the positive RoIs only (the mask loss ignores the
-    others); the other slots of ``mrcnn_mask`` are zeros.
+    ``LOSS_NAMES``. The slots of ``mrcnn_mask`` that are not positive RoIs are zeros (the mask
+    loss ignores them). With frozen BatchNorm (``TRAIN_BN=False``) the mask head runs on the
+    positive RoIs only; with ``TRAIN_BN`` True or None (batch statistics in the train step) it
+    runs on all T RoIs of every image, negatives and zero padding included, as Matterport's,
+    since the statistics are over that set. The box/class head always sees all T RoIs.
     """
     from mrcnn.training import TrainingModel
 
@@ -146,7 +154,8 @@ def build_training_model(config):
         train_bn=config.TRAIN_BN, fc_layers_size=config.FPN_CLASSIF_FC_LAYERS_SIZE)
     mrcnn_mask = heads.build_fpn_mask_graph(
         rois, mrcnn_feature_maps, input_image_meta, config.MASK_POOL_SIZE, config.NUM_CLASSES,
-        train_bn=config.TRAIN_BN, valid=keras.ops.greater(target_class_ids, 0))
+        train_bn=config.TRAIN_BN, valid=keras.ops.greater(target_class_ids, 0),
+        valid_only=not uses_batch_statistics(config.TRAIN_BN, training=True))
     output_rois = KL.Identity(name="output_rois")(rois)
 
     active_class_ids = input_image_meta[:, 12:]

@@ -3,7 +3,10 @@
 
 Layer names and weight shapes are Matterport's. The per-RoI layers (``mrcnn_class_conv1``,
 ``mrcnn_mask_conv1``, ...) run on a flat ``[B * R, ...]`` batch of RoIs instead of inside
-``TimeDistributed`` wrappers; the weights are the same.
+``TimeDistributed`` wrappers; the weights are the same, and so is the set that a BatchNorm layer
+on batch statistics averages over (all images x all R RoIs x H x W, zero padding included). The
+mask head can instead run on a subset of the RoIs (``valid_only``), which gives the same results
+only while its BatchNorm layers use their moving statistics.
 """
 
 import keras
@@ -77,6 +80,9 @@ def fpn_classifier_graph(rois, feature_maps, image_meta, pool_size, num_classes,
     Returns:
         mrcnn_class_logits [B, R, NC], mrcnn_probs [B, R, NC], mrcnn_bbox [B, R, NC, 4]
         (class-specific deltas before std-dev scaling).
+
+    The layers always run on all B * R RoIs, zero-padding rows included (pooled as degenerate
+    crops), as Matterport's: with BatchNorm on batch statistics its statistics are over that set.
     """
     num_rois = rois.shape[1]
     x = PyramidROIAlign([pool_size, pool_size], name="roi_align_classifier")(
@@ -101,26 +107,33 @@ def fpn_classifier_graph(rois, feature_maps, image_meta, pool_size, num_classes,
 
 
 def build_fpn_mask_graph(rois, feature_maps, image_meta, pool_size, num_classes, train_bn=True,
-                         valid=None):
-    """Mask head.
+                         valid=None, valid_only=True):
+    """Mask head (Matterport ``build_fpn_mask_graph``).
 
     Args:
-        rois: [B, R, 4] normalized boxes.
+        rois: [B, R, 4] normalized boxes (R static).
         feature_maps: [P2, P3, P4, P5].
         image_meta: [B, META].
         pool_size: RoIAlign output size (``MASK_POOL_SIZE``, 14).
         num_classes: NC.
         train_bn: ``config.TRAIN_BN``.
-        valid: optional [B, R] bool Keras tensor; the head then runs only on those RoIs and
-            returns zeros for the others (used at inference on the real detections).
+        valid: optional [B, R] bool Keras tensor: the RoIs whose masks are wanted (the real
+            detections at inference, the positive RoIs in training); the others come out as
+            zeros.
+        valid_only: with ``valid``, True runs the layers on the valid RoIs only (faster); False
+            runs them on all B * R RoIs, zero padding included, as Matterport's
+            ``TimeDistributed`` layers do, and zeroes the other slots afterwards. The two agree
+            exactly only while the BatchNorm layers use their moving statistics; where they use
+            batch statistics (``mrcnn.layers.batch_norm.uses_batch_statistics``), only False
+            gives Matterport's masks.
 
     Returns:
-        [B, R, 2 * pool_size, 2 * pool_size, NC] per-class sigmoid mask probabilities.
+        float32 [B, R, 2 * pool_size, 2 * pool_size, NC] per-class sigmoid mask probabilities.
     """
     num_rois = rois.shape[1]
     x = PyramidROIAlign([pool_size, pool_size], name="roi_align_mask")(
         [rois, image_meta] + list(feature_maps))
-    x = _flatten_rois(x, valid)
+    x = _flatten_rois(x, valid if valid_only else None)
     for i in range(1, 5):
         x = KL.Conv2D(256, (3, 3), padding="same", name=f"mrcnn_mask_conv{i}")(x)
         x = BatchNorm(name=f"mrcnn_mask_bn{i}", train_bn=train_bn)(x)
@@ -128,4 +141,8 @@ def build_fpn_mask_graph(rois, feature_maps, image_meta, pool_size, num_classes,
     x = KL.Conv2DTranspose(256, (2, 2), strides=2, activation="relu",
                            name="mrcnn_mask_deconv")(x)
     x = KL.Conv2D(num_classes, (1, 1), strides=1, activation="sigmoid", name="mrcnn_mask")(x)
-    return _unflatten_rois(x, num_rois, valid)
+    if valid is None or valid_only:
+        return _unflatten_rois(x, num_rois, valid)
+    x = _unflatten_rois(x, num_rois, None)
+    keep = keras.ops.cast(valid, x.dtype)
+    return keras.ops.multiply(x, keras.ops.reshape(keep, (-1, num_rois, 1, 1, 1)))

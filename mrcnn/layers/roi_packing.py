@@ -2,7 +2,8 @@
 
 The heads run their convolutions on flat RoI batches instead of Keras' ``TimeDistributed``
 (which Keras 3 unrolls into one op per RoI when R is static). ``valid`` selects the RoIs that are
-computed at all: the inference mask head runs on the real detections only.
+computed at all: the mask head runs on the real detections (inference) or the positive RoIs
+(training) only where its BatchNorm uses moving statistics (``mrcnn.graph``).
 """
 
 import keras
