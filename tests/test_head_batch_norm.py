@@ -6,7 +6,11 @@ mask head keeps running on the real detections / positive RoIs only, with the sa
 
 Each check runs the model on real images and compares it with the heads recomputed from the
 model's own layers over the full slot set, with BatchNorm written out by hand (statistics over
-all images x all RoIs x H x W)."""
+all images x all RoIs x H x W).
+
+BatchNorm itself follows Matterport's (Keras 2) training= semantics whatever ``trainable`` is,
+and changes its moving statistics only in train steps of trainable layers: never in detect() or
+a validation step, never in a layer frozen by set_trainable."""
 
 import sys
 from pathlib import Path
@@ -21,7 +25,7 @@ import mrcnn.model as modellib
 from mrcnn import losses
 from mrcnn.config import Config
 from mrcnn.data_pipeline import build_dataset, generate_random_rois
-from mrcnn.layers.batch_norm import uses_batch_statistics
+from mrcnn.layers.batch_norm import BatchNorm, uses_batch_statistics
 from mrcnn.layers.roi_packing import PackRoIs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,6 +102,13 @@ def classifier_logits(km, rois, image_meta, feature_maps, batch_stats):
     return x.numpy()
 
 
+def assert_weights_equal(km, saved):
+    """Every weight of ``km`` equals ``saved`` (``km.get_weights()`` taken earlier) exactly."""
+    changed = [w.path for w, before in zip(km.weights, saved)
+               if not np.array_equal(w.numpy(), before)]
+    assert not changed, changed
+
+
 def uses_packed_mask_head(km):
     return any(isinstance(layer, PackRoIs) for layer in km.layers)
 
@@ -117,6 +128,38 @@ def photos():
     return [skimage.io.imread(p) for p in PHOTOS[:2]]
 
 
+@pytest.mark.parametrize("train_bn", [True, None, False])
+@pytest.mark.parametrize("trainable", [True, False])
+@pytest.mark.parametrize("training", [True, False, None])
+def test_batch_norm_follows_training_argument_not_trainable(photos, train_bn, trainable,
+                                                            training):
+    """Statistics: batch ones where Matterport's ``training=`` says so (TRAIN_BN, or the call's
+    training with TRAIN_BN=None), frozen layer or not. Moving statistics updated only by a
+    trainable layer called with training=True on batch statistics."""
+    x = np.stack([p[:16, :16].astype(np.float32) for p in photos])  # [2, 16, 16, 3]
+    bn = BatchNorm(name="bn", train_bn=train_bn)
+    bn.build(x.shape)
+    bn.set_weights([np.array([1.5, 0.5, 2.0], np.float32), np.array([0.1, -0.2, 0.3], np.float32),
+                    np.array([100.0, 110.0, 120.0], np.float32),
+                    np.array([900.0, 800.0, 700.0], np.float32)])
+    bn.trainable = trainable
+    before = [w.copy() for w in bn.get_weights()]
+    batch_stats = bool(training) if train_bn is None else train_bn
+    y = bn(x, training=training).numpy()
+    np.testing.assert_allclose(y, batch_norm(bn, x, batch_stats).numpy(), rtol=1e-5, atol=1e-5)
+    updated = [not np.array_equal(b, a) for b, a in zip(before, bn.get_weights())]
+    update = bool(training) and trainable and batch_stats
+    assert updated == [False, False, update, update]
+
+
+def test_batch_norm_rejects_what_it_does_not_support(photos):
+    with pytest.raises(ValueError, match="renorm"):
+        BatchNorm(train_bn=True, renorm=True)
+    x = photos[0][None, :8, :8].astype(np.float32)
+    with pytest.raises(ValueError, match="masks are not supported"):
+        BatchNorm(train_bn=True)(x, training=False, mask=np.ones(x.shape[:-1], bool))
+
+
 @pytest.mark.parametrize("train_bn", [True, False, None])
 def test_inference_heads_see_all_detection_slots_with_batch_statistics(tmp_path, photos,
                                                                        train_bn):
@@ -126,6 +169,7 @@ def test_inference_heads_see_all_detection_slots_with_batch_statistics(tmp_path,
     keras.utils.set_random_seed(1)
     model = modellib.MaskRCNN("inference", Cfg(), str(tmp_path))
     km = model.keras_model
+    saved = [w.copy() for w in km.get_weights()]
     batch_stats = train_bn is True
     # The shortcut (mask head on the real detections only) exactly where BN is frozen.
     assert uses_packed_mask_head(km) == (not batch_stats)
@@ -160,6 +204,10 @@ def test_inference_heads_see_all_detection_slots_with_batch_statistics(tmp_path,
                                            molded[i].shape, windows[i])
         for key, value in zip(("rois", "class_ids", "scores", "masks"), expected):
             np.testing.assert_array_equal(r[key], value)
+
+    # Inference never updates the moving statistics, batch statistics or not (Keras 2's
+    # predict ran no update ops).
+    assert_weights_equal(km, saved)
 
 
 def two_image_dataset():
@@ -237,3 +285,53 @@ def test_training_heads_see_all_train_rois_with_batch_statistics(tmp_path, train
                                                  tf.constant(full))
     np.testing.assert_allclose(float(tf.reshape(mask_loss, [])), float(expected_loss),
                                rtol=1e-5, atol=1e-6)
+
+
+# A frozen backbone BatchNorm, and trainable ones in the backbone's last stage and in both heads
+# under layers="5+".
+FROZEN_BN, TRAINABLE_BN = "bn_conv1", ("bn5c_branch2c", "mrcnn_class_bn1", "mrcnn_mask_bn1")
+
+
+@pytest.mark.parametrize("train_bn", [True, None, False])
+def test_frozen_layers_follow_train_bn_in_the_train_step(tmp_path, training_batch, train_bn):
+    """Matterport's BatchNorm (Keras 2) normalized with batch statistics when called in training
+    mode whether or not set_trainable froze it; it updated the moving statistics of trainable
+    layers only (Keras 2.1+ drops a frozen layer's update ops), and only in the train step."""
+    class Cfg(TrainingConfig):
+        TRAIN_BN = train_bn
+
+    keras.utils.set_random_seed(3)
+    model = modellib.MaskRCNN("training", Cfg(), str(tmp_path))
+    km = model.keras_model
+    model.set_trainable(modellib.training.LAYER_REGEX["5+"], verbose=0)
+    assert not km.get_layer(FROZEN_BN).trainable
+    assert all(km.get_layer(name).trainable for name in TRAINABLE_BN)
+    batch_stats = train_bn is not False
+    inputs = [tf.constant(x) for x in training_batch]
+
+    # The frozen layer's output in training mode: batch statistics unless TRAIN_BN=False.
+    probe = keras.Model(km.inputs, [km.get_layer("conv1").output,
+                                    km.get_layer(FROZEN_BN).output])
+    conv1, bn_conv1 = probe(inputs, training=True)
+    expected = batch_norm(km.get_layer(FROZEN_BN), conv1, batch_stats)
+    np.testing.assert_allclose(bn_conv1.numpy(), expected.numpy(), rtol=1e-4, atol=1e-4)
+
+    # One real train step: only trainable layers on batch statistics update their moving mean
+    # and variance; the frozen layer keeps all four weights (gamma and beta do not train).
+    model.compile(0.001, Cfg.LEARNING_MOMENTUM)
+    km.run_eagerly = True  # the same train and test steps, without tracing them (faster here)
+    before = {name: [w.copy() for w in km.get_layer(name).get_weights()]
+              for name in (FROZEN_BN,) + TRAINABLE_BN}
+    km.train_on_batch(inputs)
+    for name, weights in before.items():
+        layer = km.get_layer(name)
+        changed = [not np.array_equal(b, a) for b, a in zip(weights, layer.get_weights())]
+        if layer.trainable:
+            assert changed == [True, True, batch_stats, batch_stats], (name, changed)
+        else:
+            assert changed == [False] * 4, (name, changed)
+
+    # A validation step updates nothing.
+    saved = [w.copy() for w in km.get_weights()]
+    km.test_on_batch(inputs)
+    assert_weights_equal(km, saved)
