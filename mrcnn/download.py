@@ -1,4 +1,5 @@
-"""Downloading the released COCO weights (Matterport ``utils.download_trained_weights``).
+"""Downloading the released COCO weights (Matterport ``utils.download_trained_weights``) and the
+MS COCO dataset archives (Matterport's ``CocoDataset.auto_download``, ``download_coco_dataset``).
 
 ``download_file`` streams to a temporary file next to the target and renames it into place only
 after the size checks pass, so an interrupted or truncated download never leaves a partial
@@ -6,9 +7,11 @@ after the size checks pass, so an interrupted or truncated download never leaves
 """
 
 import os
+import shutil
 import tempfile
 import urllib.error
 import urllib.request
+import zipfile
 
 COCO_MODEL_URL = "https://github.com/matterport/Mask_RCNN/releases/download/v2.0/mask_rcnn_coco.h5"
 COCO_MODEL_SIZE = 257557808  # bytes of mask_rcnn_coco.h5 (v2.0)
@@ -117,6 +120,134 @@ def download_file(url, path, expected_size=None, progress=True, desc=None):
     return path
 
 
+# ---------------------------------------------------------------------------------------------
+# MS COCO dataset archives (samples/coco ``CocoDataset.auto_download``)
+# ---------------------------------------------------------------------------------------------
+
+#: Where ``download_coco_dataset`` fetches images (``<base>/zips/<type><year>.zip``) and
+#: annotations (``<base>/annotations/annotations_trainval<year>.zip``).
+COCO_URL_BASE = "http://images.cocodataset.org"
+#: The 2014 minival / valminusminival splits (Detectron's), as zipped JSON files.
+COCO_2014_SPLIT_URLS = {
+    "minival": "https://dl.dropboxusercontent.com/s/o43o90bna78omob/"
+               "instances_minival2014.json.zip?dl=0",
+    "valminusminival": "https://dl.dropboxusercontent.com/s/s3tw5zcg7395368/"
+                       "instances_valminusminival2014.json.zip?dl=0",
+}
+
+
+def _merge_tree(src, dst):
+    """Moves the entries of ``src`` into ``dst`` with renames; existing entries are kept."""
+    for name in sorted(os.listdir(src)):
+        s, d = os.path.join(src, name), os.path.join(dst, name)
+        if os.path.isdir(s) and os.path.isdir(d):
+            _merge_tree(s, d)
+        elif not os.path.lexists(d):
+            os.replace(s, d)
+
+
+def _extract_zip(zip_path, dest_dir):
+    """Extracts ``zip_path`` into ``dest_dir`` atomically, as far as a file system allows.
+
+    The archive is extracted into a temporary folder inside ``dest_dir`` (same file system), then
+    its entries are renamed into place; on any failure the temporary folder is removed, so no
+    half-extracted folder is left. Entries already present in ``dest_dir`` are kept.
+
+    Raises:
+        ValueError: the file is not a valid zip archive (it is then deleted, so that a new
+            download is tried next time).
+    """
+    from tqdm.auto import tqdm
+
+    os.makedirs(dest_dir, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=".unzip-", dir=dest_dir)
+    try:
+        try:
+            with zipfile.ZipFile(zip_path) as archive:
+                members = archive.infolist()
+                for member in tqdm(members, desc=f"Unzipping {os.path.basename(zip_path)}",
+                                   unit="file", leave=False):
+                    archive.extract(member, tmp)
+        except zipfile.BadZipFile as e:
+            os.remove(zip_path)
+            raise ValueError(f"{zip_path} is not a valid zip archive ({e}); it was deleted, run "
+                             "again to download it again") from e
+        _merge_tree(tmp, dest_dir)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _download_and_extract(url, zip_path, dest_dir, expected):
+    """Downloads ``url`` to ``zip_path`` (unless present), extracts it, checks ``expected``."""
+    if not os.path.isfile(zip_path):
+        print(f"Downloading {url}")
+        download_file(url, zip_path, progress=True, desc=os.path.basename(zip_path))
+    print(f"Unzipping {zip_path} into {dest_dir}")
+    _extract_zip(zip_path, dest_dir)
+    if not os.path.exists(expected):
+        raise FileNotFoundError(f"{zip_path} (from {url}) did not contain {expected}")
+
+
+def download_coco_dataset(dataset_dir, subset, year, url_base=None, split_urls=None):
+    """Downloads and unzips the MS COCO images and annotations of a subset, if not present.
+
+    The code behind Matterport's ``CocoDataset.auto_download`` (samples/coco/coco.py), which
+    calls it. Images come from ``<url_base>/zips/<type><year>.zip`` into
+    ``<dataset_dir>/<type><year>/`` (type "val" for minival and valminusminival), annotations
+    from ``<url_base>/annotations/annotations_trainval<year>.zip`` into
+    ``<dataset_dir>/annotations/``, or for the 2014 minival / valminusminival splits from
+    ``split_urls[subset]``. Downloads go through ``download_file`` (a temporary file renamed
+    when complete); a zip already present is not downloaded again, and a subset whose image
+    folder and annotation file exist downloads nothing. Archives are extracted into a temporary
+    folder and renamed into place, so a failure leaves no half-extracted folder; entries already
+    present are kept.
+
+    Args:
+        dataset_dir: the dataset root (created if needed).
+        subset: "train", "val", "minival" or "valminusminival".
+        year: "2014" or "2017" (str or int).
+        url_base: server of the official zips; None means ``COCO_URL_BASE``.
+        split_urls: {subset: URL} of the zipped 2014 split JSON files; None means
+            ``COCO_2014_SPLIT_URLS``.
+
+    Raises:
+        ValueError: minival / valminusminival with a year other than 2014, or a download that
+            is not a zip archive (the zip is deleted, so the next call downloads it again).
+        DownloadError (an ``OSError``): the download failed (see ``download_file``).
+        FileNotFoundError: an archive did not contain the expected folder or file.
+    """
+    url_base = COCO_URL_BASE if url_base is None else url_base
+    split_urls = COCO_2014_SPLIT_URLS if split_urls is None else split_urls
+    year = str(year)
+    if subset in split_urls and year != "2014":
+        raise ValueError(f"The {subset} subset exists only for 2014, not {year}")
+    os.makedirs(dataset_dir, exist_ok=True)
+
+    image_type = "val" if subset in split_urls else subset
+    img_dir = os.path.join(dataset_dir, f"{image_type}{year}")
+    if os.path.isdir(img_dir):
+        print(f"Images present in {img_dir}")
+    else:
+        _download_and_extract(f"{url_base}/zips/{image_type}{year}.zip",
+                              img_dir + ".zip", dataset_dir, img_dir)
+
+    ann_dir = os.path.join(dataset_dir, "annotations")
+    if subset in split_urls:
+        ann_zip = os.path.join(dataset_dir, f"instances_{subset}2014.json.zip")
+        ann_file = os.path.join(ann_dir, f"instances_{subset}2014.json")
+        ann_url = split_urls[subset]
+        unzip_dir = ann_dir
+    else:
+        ann_zip = os.path.join(dataset_dir, f"annotations_trainval{year}.zip")
+        ann_file = os.path.join(ann_dir, f"instances_{subset}{year}.json")
+        ann_url = f"{url_base}/annotations/annotations_trainval{year}.zip"
+        unzip_dir = dataset_dir
+    if os.path.isfile(ann_file):
+        print(f"Annotations present in {ann_file}")
+    else:
+        _download_and_extract(ann_url, ann_zip, unzip_dir, ann_file)
+
+
 def download_trained_weights(coco_model_path, verbose=1, url=COCO_MODEL_URL):
     """Downloads the COCO-trained weights (Matterport ``utils.download_trained_weights``).
 
@@ -173,4 +304,5 @@ def get_coco_weights(cache_dir=None):
 
 
 __all__ = ["COCO_MODEL_URL", "COCO_MODEL_SIZE", "DownloadError", "download_file",
-           "download_trained_weights", "default_cache_dir", "get_coco_weights"]
+           "download_trained_weights", "default_cache_dir", "get_coco_weights", "COCO_URL_BASE",
+           "COCO_2014_SPLIT_URLS", "download_coco_dataset"]

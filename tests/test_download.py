@@ -2,6 +2,7 @@
 
 import os
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -107,6 +108,51 @@ def test_keyboard_interrupt_cleans_up(server, tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         download_file(f"{base}/big.bin", dest, progress=False)
     assert not dest.exists() and _leftovers(tmp_path) == []
+
+
+def test_download_coco_dataset_defaults_split_urls_and_bad_archives(server, tmp_path,
+                                                                    monkeypatch):
+    # Real coco_tiny files zipped as the official archives; the defaults are read at call time.
+    base, root = server
+    coco_tiny = Path(__file__).resolve().parents[2] / "shared" / "data" / "coco_tiny"
+    names = sorted(os.listdir(coco_tiny / "val2017"))[:2]
+    ann_json = (coco_tiny / "annotations" / "instances_val2017.json").read_bytes()
+    (root / "zips").mkdir()
+    (root / "annotations").mkdir()
+    with zipfile.ZipFile(root / "zips" / "val2017.zip", "w") as z:
+        for name in names:
+            z.write(coco_tiny / "val2017" / name, f"val2017/{name}")
+    with zipfile.ZipFile(root / "annotations" / "annotations_trainval2017.zip", "w") as z:
+        z.writestr("annotations/instances_val2017.json", ann_json)
+    monkeypatch.setattr(download, "COCO_URL_BASE", base)
+    target = tmp_path / "coco"
+    download.download_coco_dataset(str(target), "val", 2017)
+    assert sorted(os.listdir(target / "val2017")) == names
+    assert (target / "annotations" / "instances_val2017.json").read_bytes() == ann_json
+    assert FileHandler.requests == ["/zips/val2017.zip",
+                                    "/annotations/annotations_trainval2017.zip"]
+    download.download_coco_dataset(str(target), "val", "2017")  # all present: no request
+    assert len(FileHandler.requests) == 2
+
+    # split_urls given explicitly: the 2014 minival JSON from there, val2014 images from base.
+    with zipfile.ZipFile(root / "zips" / "val2014.zip", "w") as z:
+        z.write(coco_tiny / "val2017" / names[0], f"val2014/{names[0]}")
+    with zipfile.ZipFile(root / "minival.zip", "w") as z:
+        z.writestr("instances_minival2014.json", ann_json)
+    download.download_coco_dataset(str(target), "minival", "2014",
+                                   split_urls={"minival": f"{base}/minival.zip"})
+    assert (target / "annotations" / "instances_minival2014.json").read_bytes() == ann_json
+    assert os.listdir(target / "val2014") == [names[0]]
+    assert FileHandler.requests[2:] == ["/zips/val2014.zip", "/minival.zip"]
+
+    # An archive without the expected folder: FileNotFoundError naming both, no temporary
+    # extraction folder left behind.
+    with zipfile.ZipFile(root / "zips" / "train2017.zip", "w") as z:
+        z.write(coco_tiny / "val2017" / names[0], f"images/{names[0]}")
+    with pytest.raises(FileNotFoundError, match=r"train2017\.zip .* did not contain .*train2017"):
+        download.download_coco_dataset(str(target), "train", "2017")
+    assert not [p for p in target.rglob(".unzip-*")]
+    assert not [p for p in target.rglob("*.part")]
 
 
 def test_download_trained_weights_checks_the_release_size(server, tmp_path, monkeypatch,

@@ -32,16 +32,12 @@ TensorFlow) is only imported by the commands, not by ``import coco``.
 
 import argparse
 import os
-import shutil
 import sys
-import tempfile
 import time
-import zipfile
 
 import numpy as np
 from pycocotools import mask as maskUtils
 from pycocotools.coco import COCO
-from tqdm.auto import tqdm
 
 # Root directory of the project; make the library importable when run as a script.
 ROOT_DIR = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
@@ -51,6 +47,8 @@ if ROOT_DIR not in sys.path:
 from mrcnn.config import Config  # noqa: E402
 from mrcnn import utils  # noqa: E402
 from mrcnn.coco_classes import COCO_CLASS_NAMES  # noqa: E402
+from mrcnn.download import (COCO_2014_SPLIT_URLS, COCO_URL_BASE,  # noqa: E402
+                            download_coco_dataset)
 from mrcnn.evaluation import (STAT_NAMES, detect_images,  # noqa: E402
                               detections_to_coco_results, evaluate_coco_results)
 
@@ -63,17 +61,6 @@ COCO_MODEL_PATH = os.path.join(ROOT_DIR, "mask_rcnn_coco.h5")
 # Directory to save logs and model checkpoints, if not given with --logs.
 DEFAULT_LOGS_DIR = os.path.join(ROOT_DIR, "logs")
 DEFAULT_DATASET_YEAR = "2014"
-
-#: Where ``auto_download`` fetches images (``<base>/zips/<type><year>.zip``) and annotations
-#: (``<base>/annotations/annotations_trainval<year>.zip``).
-COCO_URL_BASE = "http://images.cocodataset.org"
-#: The 2014 minival / valminusminival splits (Detectron's), as zipped JSON files.
-COCO_2014_SPLIT_URLS = {
-    "minival": "https://dl.dropboxusercontent.com/s/o43o90bna78omob/"
-               "instances_minival2014.json.zip?dl=0",
-    "valminusminival": "https://dl.dropboxusercontent.com/s/s3tw5zcg7395368/"
-                       "instances_valminusminival2014.json.zip?dl=0",
-}
 
 #: Matterport's training schedule: (layers, final epoch, learning-rate factor).
 TRAINING_SCHEDULE = (("heads", 40, 1.0), ("4+", 120, 1.0), ("all", 160, 0.1))
@@ -96,57 +83,6 @@ class CocoConfig(Config):
 ############################################################
 #  Dataset
 ############################################################
-
-def _merge_tree(src, dst):
-    """Moves the entries of ``src`` into ``dst`` with renames; existing entries are kept."""
-    for name in sorted(os.listdir(src)):
-        s, d = os.path.join(src, name), os.path.join(dst, name)
-        if os.path.isdir(s) and os.path.isdir(d):
-            _merge_tree(s, d)
-        elif not os.path.lexists(d):
-            os.replace(s, d)
-
-
-def _extract_zip(zip_path, dest_dir):
-    """Extracts ``zip_path`` into ``dest_dir`` atomically, as far as a file system allows.
-
-    The archive is extracted into a temporary folder inside ``dest_dir`` (same file system), then
-    its entries are renamed into place; on any failure the temporary folder is removed, so no
-    half-extracted folder is left. Entries already present in ``dest_dir`` are kept.
-
-    Raises:
-        ValueError: the file is not a valid zip archive (it is then deleted, so that a new
-            download is tried next time).
-    """
-    os.makedirs(dest_dir, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=".unzip-", dir=dest_dir)
-    try:
-        try:
-            with zipfile.ZipFile(zip_path) as archive:
-                members = archive.infolist()
-                for member in tqdm(members, desc=f"Unzipping {os.path.basename(zip_path)}",
-                                   unit="file", leave=False):
-                    archive.extract(member, tmp)
-        except zipfile.BadZipFile as e:
-            os.remove(zip_path)
-            raise ValueError(f"{zip_path} is not a valid zip archive ({e}); it was deleted, run "
-                             "again to download it again") from e
-        _merge_tree(tmp, dest_dir)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _download_and_extract(url, zip_path, dest_dir, expected):
-    """Downloads ``url`` to ``zip_path`` (unless present), extracts it, checks ``expected``."""
-    if not os.path.isfile(zip_path):
-        from mrcnn.download import download_file
-        print(f"Downloading {url}")
-        download_file(url, zip_path, progress=True, desc=os.path.basename(zip_path))
-    print(f"Unzipping {zip_path} into {dest_dir}")
-    _extract_zip(zip_path, dest_dir)
-    if not os.path.exists(expected):
-        raise FileNotFoundError(f"{zip_path} (from {url}) did not contain {expected}")
-
 
 class CocoDataset(utils.Dataset):
     """MS COCO instance segmentation (Matterport's ``CocoDataset``)."""
@@ -225,13 +161,10 @@ class CocoDataset(utils.Dataset):
     def auto_download(self, dataDir, dataType, dataYear):
         """Downloads and unzips the COCO images and annotations of a subset, if not present.
 
-        Images come from ``COCO_URL_BASE/zips/<type><year>.zip`` (val2014 for minival and
-        valminusminival), annotations from ``COCO_URL_BASE/annotations/annotations_trainval
-        <year>.zip``, or for the 2014 minival / valminusminival splits from
-        ``COCO_2014_SPLIT_URLS``. Downloads go through ``mrcnn.download.download_file`` (a
-        temporary file renamed when complete); a zip already present is not downloaded again.
-        Archives are extracted into a temporary folder and renamed into place, so a failure
-        leaves no half-extracted folder.
+        Matterport's ``CocoDataset.auto_download``, now a call of
+        ``mrcnn.download.download_coco_dataset`` with this module's ``COCO_URL_BASE`` and
+        ``COCO_2014_SPLIT_URLS`` (see there for the URLs, the layout and the atomic extraction);
+        a zip already present is not downloaded again.
 
         Args:
             dataDir: the dataset root (created if needed).
@@ -241,36 +174,11 @@ class CocoDataset(utils.Dataset):
         Raises:
             ValueError: minival / valminusminival with a year other than 2014, or a download that
                 is not a zip archive.
-            OSError / RuntimeError: the download failed (from ``download_file``).
+            DownloadError (an ``OSError``): the download failed (from ``download_file``).
+            FileNotFoundError: an archive did not contain the expected folder or file.
         """
-        dataYear = str(dataYear)
-        if dataType in COCO_2014_SPLIT_URLS and dataYear != "2014":
-            raise ValueError(f"The {dataType} subset exists only for 2014, not {dataYear}")
-        os.makedirs(dataDir, exist_ok=True)
-
-        image_type = "val" if dataType in COCO_2014_SPLIT_URLS else dataType
-        img_dir = os.path.join(dataDir, f"{image_type}{dataYear}")
-        if os.path.isdir(img_dir):
-            print(f"Images present in {img_dir}")
-        else:
-            _download_and_extract(f"{COCO_URL_BASE}/zips/{image_type}{dataYear}.zip",
-                                  img_dir + ".zip", dataDir, img_dir)
-
-        ann_dir = os.path.join(dataDir, "annotations")
-        if dataType in COCO_2014_SPLIT_URLS:
-            ann_zip = os.path.join(dataDir, f"instances_{dataType}2014.json.zip")
-            ann_file = os.path.join(ann_dir, f"instances_{dataType}2014.json")
-            ann_url = COCO_2014_SPLIT_URLS[dataType]
-            unzip_dir = ann_dir
-        else:
-            ann_zip = os.path.join(dataDir, f"annotations_trainval{dataYear}.zip")
-            ann_file = os.path.join(ann_dir, f"instances_{dataType}{dataYear}.json")
-            ann_url = f"{COCO_URL_BASE}/annotations/annotations_trainval{dataYear}.zip"
-            unzip_dir = dataDir
-        if os.path.isfile(ann_file):
-            print(f"Annotations present in {ann_file}")
-        else:
-            _download_and_extract(ann_url, ann_zip, unzip_dir, ann_file)
+        download_coco_dataset(dataDir, dataType, dataYear, url_base=COCO_URL_BASE,
+                              split_urls=COCO_2014_SPLIT_URLS)
 
     def load_mask(self, image_id):
         """Instance masks of a COCO image, from pycocotools.
