@@ -1,7 +1,7 @@
 """Command line: ``python -m mrcnn detect IMAGE... --weights {coco|PATH} --output DIR``.
 
 For each image it writes ``<output>/<stem>.png`` (the image with the instances drawn, from
-``mrcnn.visualize.save_instances_png``) and ``<output>/<stem>.json`` (the detections as COCO
+``mrcnn.rendering.save_instances_png``) and ``<output>/<stem>.json`` (the detections as COCO
 result dicts: ``image_id``, ``category_id``, ``category_name``, ``bbox`` [x, y, w, h], ``score``,
 ``segmentation`` RLE). ``image_id`` is the file stem, as an int when the stem is all digits (COCO
 file names such as ``000000532481.jpg``). Category ids are COCO's (``--config coco``).
@@ -120,7 +120,7 @@ def detect(args):
     from tqdm.auto import tqdm
 
     import mrcnn.model as modellib
-    from mrcnn import visualize
+    from mrcnn import rendering
     from mrcnn.evaluation import detections_to_coco_results
     from mrcnn.image import to_rgb
 
@@ -158,7 +158,7 @@ def detect(args):
                     result["category_name"] = class_names[int(class_id)]
                 with open(os.path.join(args.output, stem + ".json"), "w") as f:
                     json.dump(results, f)
-                visualize.save_instances_png(os.path.join(args.output, stem + ".png"), image,
+                rendering.save_instances_png(os.path.join(args.output, stem + ".png"), image,
                                              r["rois"], r["masks"], r["class_ids"], class_names,
                                              r["scores"])
                 bar.set_postfix_str(f"{stem}: {len(results)} objects")
