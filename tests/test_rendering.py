@@ -34,7 +34,8 @@ with contextlib.redirect_stdout(io.StringIO()):
     coco = COCO({str(COCO_DIR / "annotations" / "instances_val2017.json")!r})
 ann = next(a for a in coco.loadAnns(coco.getAnnIds(iscrowd=False)) if a["area"] > 3000)
 info = coco.loadImgs(ann["image_id"])[0]
-image = np.asarray(Image.open({str(COCO_DIR / "val2017")!r} + "/" + info["file_name"]).convert("RGB"))
+path = {str(COCO_DIR / "val2017")!r} + "/" + info["file_name"]
+image = np.asarray(Image.open(path).convert("RGB"))
 mask = coco.annToMask(ann)[..., None]
 ys, xs = np.nonzero(mask[..., 0])
 box = np.array([[ys.min(), xs.min(), ys.max() + 1, xs.max() + 1]])
