@@ -15,7 +15,7 @@ class Leaf(Augmenter):
     ``_masks(masks, params)``.
     """
 
-    def _augment_one(self, image, masks, rng, hooks, parents):
+    def _augment_one(self, image, masks, rng, call, parents):
         params = self._draw(rng, image)
         if params is None:
             return image, masks

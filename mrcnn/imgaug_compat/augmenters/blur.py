@@ -51,8 +51,9 @@ class GaussianBlur(_Blur):
 
 class AverageBlur(_Blur):
     """Box blur with kernel size ``k`` (imgaug's ``iaa.AverageBlur(k=(1, 7))``: an int,
-    ``(a, b)``, a list, a parameter, or a tuple of two of these for height and width;
-    albumentations ``Blur``, or ``MotionBlur`` with a box kernel for non-square sizes)."""
+    ``(a, b)``, a list, a parameter, or a tuple of two of these for the two axes (as in imgaug
+    0.4.0, the first is the kernel's width); albumentations ``Blur``, or ``MotionBlur`` with a
+    box kernel for non-square sizes). A size of 0 leaves the image unchanged."""
 
     def __init__(self, k=(1, 7), seed=None, name=None, random_state="deprecated",
                  deterministic="deprecated"):
@@ -66,14 +67,16 @@ class AverageBlur(_Blur):
     def _draw(self, rng, image):
         kh = int(self.k[0]._draw_samples((1,), rng)[0])
         kw = kh if self.k[1] is None else int(self.k[1]._draw_samples((1,), rng)[0])
-        kh, kw = max(kh, 1), max(kw, 1)
-        return None if kh == 1 and kw == 1 else (kh, kw)
+        if kh <= 0 or kw <= 0 or (kh == 1 and kw == 1):
+            return None
+        return kh, kw
 
     def _apply(self, image, k):
         kh, kw = k
         if kh == kw:
             return transform("Blur").apply(image, kernel=kh)
-        kernel = np.full((kh, kw), 1.0 / (kh * kw), dtype=np.float32)
+        # imgaug 0.4.0 passes (k_height, k_width) as OpenCV's (width, height): same here
+        kernel = np.full((kw, kh), 1.0 / (kh * kw), dtype=np.float32)
         return transform("MotionBlur").apply(image, kernel=kernel)
 
 

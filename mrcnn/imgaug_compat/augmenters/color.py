@@ -181,8 +181,8 @@ class MultiplyHueAndSaturation(_ColourRGB):
         mh, ms = params
         hsv = cv2.cvtColor(image, cv2.COLOR_RGB2HSV)
         hue = (hsv[:, :, 0].astype(np.float32) / 180.0 * 255.0).astype(np.int16)
-        hue = (hue.astype(np.float32) * np.float32(mh)).astype(np.int16)
-        sat = (hsv[:, :, 1].astype(np.float32) * np.float32(ms)).astype(np.int16)
+        hue = np.round(hue.astype(np.float32) * np.float32(mh)).astype(np.int16)
+        sat = np.round(hsv[:, :, 1].astype(np.float32) * np.float32(ms)).astype(np.int16)
         hsv[:, :, 0] = (np.mod(hue, 255).astype(np.float32) / 255.0 * 180).astype(np.uint8)
         hsv[:, :, 1] = np.clip(sat, 0, 255).astype(np.uint8)
         return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)

@@ -16,7 +16,6 @@ from mrcnn.imgaug_compat.augmenters._albu import MODE_TO_CV2, ORDER_TO_CV2, cv2,
 from mrcnn.imgaug_compat.augmenters._base import Leaf
 
 import albumentations.augmentations.geometric.functional as fgeometric
-import albumentations.augmentations.pixel.functional as fpixel
 
 __all__ = ["Affine", "ScaleX", "ScaleY", "TranslateX", "TranslateY", "Rotate", "ShearX",
            "ShearY", "Rot90", "PerspectiveTransform", "ElasticTransformation",
@@ -102,6 +101,42 @@ def _fit_output(matrix, shape):
     maxc, maxr = moved[:, 0].max(), moved[:, 1].max()
     out_shape = (int(np.ceil(maxr - minr + 1)), int(np.ceil(maxc - minc + 1)))
     return _skimage_affine(translation=(-minc, -minr)) @ matrix, out_shape
+
+
+def warp_affine_nearest(arr, matrix, out_shape, fill=0):
+    """Nearest-neighbour affine warp with OpenCV 4's sampling, constant ``fill`` outside.
+
+    ``cv2.warpAffine`` (OpenCV 4.x, what imgaug 0.4.0 ran on) inverts the matrix, evaluates the
+    source coordinates in fixed point (1/1024 pixel, each term rounded) and rounds halves up;
+    OpenCV 5 samples more precisely and so picks the other neighbour wherever a source
+    coordinate lies within 1/2048 pixel of a half-integer, which an ``Affine(rotate=90)`` of a
+    non-square image or a half-pixel translation produces for whole rows and columns. To move
+    masks exactly as imgaug does on any OpenCV, the coordinates are computed here with OpenCV
+    4's rule and the pixels gathered with NumPy (all channels at once).
+    """
+    m = np.asarray(matrix, dtype=np.float64)[:2].ravel()
+    d = m[0] * m[4] - m[1] * m[3]
+    d = 1.0 / d if d != 0 else 0.0
+    a11, a22 = m[4] * d, m[0] * d
+    a12, a21 = -m[1] * d, -m[3] * d
+    b1 = -a11 * m[2] - a12 * m[5]
+    b2 = -a21 * m[2] - a22 * m[5]
+    h_out, w_out = int(out_shape[0]), int(out_shape[1])
+    scale = 1024.0
+    xs = np.arange(w_out, dtype=np.float64)
+    ys = np.arange(h_out, dtype=np.float64)
+    adelta = np.rint(a11 * xs * scale).astype(np.int64)
+    bdelta = np.rint(a21 * xs * scale).astype(np.int64)
+    x0 = np.rint((a12 * ys + b1) * scale).astype(np.int64) + 512
+    y0 = np.rint((a22 * ys + b2) * scale).astype(np.int64) + 512
+    src_x = (x0[:, None] + adelta[None, :]) >> 10
+    src_y = (y0[:, None] + bdelta[None, :]) >> 10
+    h, w = arr.shape[:2]
+    inside = (src_x >= 0) & (src_x < w) & (src_y >= 0) & (src_y < h)
+    out = np.empty((h_out, w_out) + arr.shape[2:], dtype=arr.dtype)
+    out[...] = np.asarray(fill, dtype=arr.dtype)
+    out[inside] = arr[src_y[inside], src_x[inside]]
+    return out
 
 
 def _is_identity(matrix, eps=1e-4):
@@ -231,14 +266,17 @@ class Affine(Leaf):
 
     def _image(self, image, params):
         matrix, out_shape, cval, mode, order = params
-        return fgeometric.warp_affine(image, matrix, interpolation=order,
-                                      fill=_fill(cval, image.shape[2]), border_mode=mode,
-                                      output_shape=out_shape)
+        fill = _fill(cval, image.shape[2])
+        if order == cv2.INTER_NEAREST and mode == cv2.BORDER_CONSTANT:
+            fill = np.clip(np.round(np.broadcast_to(fill, image.shape[2:])), 0, None) \
+                if image.dtype.kind in "ui" else np.broadcast_to(fill, image.shape[2:])
+            return warp_affine_nearest(image, matrix, out_shape, fill)
+        return fgeometric.warp_affine(image, matrix, interpolation=order, fill=fill,
+                                      border_mode=mode, output_shape=out_shape)
 
     def _masks(self, masks, params):
         matrix, out_shape = params[:2]
-        return fgeometric.warp_affine(masks, matrix, interpolation=cv2.INTER_NEAREST, fill=0,
-                                      border_mode=cv2.BORDER_CONSTANT, output_shape=out_shape)
+        return warp_affine_nearest(masks, matrix, out_shape, 0)
 
 
 def ScaleX(scale=(0.5, 1.5), **kwargs):  # noqa: N802 - imgaug's names
@@ -341,9 +379,9 @@ class PerspectiveTransform(Leaf):
     ``Perspective``).
 
     Each corner is moved inwards by ``|N(0, scale)|`` (modulo 1) of the width/height, as in
-    imgaug; ``mode`` is ``"constant"`` or ``"replicate"``. With ``keep_size`` albumentations
-    folds the resize back to the input size into the warp (imgaug warps, then resizes).
-    ``polygon_recoverer`` is accepted and ignored (no polygons here).
+    imgaug; ``mode`` is ``"constant"`` or ``"replicate"``. The image is warped to the size of
+    the moved quadrilateral by albumentations' perspective warp and, with ``keep_size``,
+    resized back (imgaug's two steps). ``polygon_recoverer`` is accepted and ignored.
     """
 
     geometric = True
@@ -421,18 +459,24 @@ class PerspectiveTransform(Leaf):
             max_w, max_h = (int(v) for v in moved.max(axis=0))
         return matrix, max_h, max_w, cval, MODE_TO_CV2[mode]
 
+    def _warp(self, arr, params, interpolation, fill, mode):
+        matrix, max_h, max_w = params[:3]
+        out = fgeometric.perspective(arr, matrix, max_w, max_h, fill, mode, False, interpolation)
+        if out.ndim == 2:
+            out = out[:, :, np.newaxis]
+        if self.keep_size and out.shape[:2] != arr.shape[:2]:
+            # as imgaug: warp to the quadrilateral's size, then resize back
+            out = fgeometric.resize(np.ascontiguousarray(out), arr.shape[:2],
+                                    cv2.INTER_NEAREST if interpolation == cv2.INTER_NEAREST
+                                    else imresize_interpolation(out.shape, arr.shape))
+        return np.ascontiguousarray(out)
+
     def _image(self, image, params):
-        matrix, max_h, max_w, cval, mode = params
-        t = transform("Perspective", keep_size=self.keep_size, border_mode=mode,
-                      interpolation=cv2.INTER_LINEAR)
-        return fgeometric.perspective(image, matrix, max_w, max_h, _fill(cval, image.shape[2]),
-                                      mode, self.keep_size, t.interpolation)
+        cval, mode = params[3:]
+        return self._warp(image, params, cv2.INTER_LINEAR, _fill(cval, image.shape[2]), mode)
 
     def _masks(self, masks, params):
-        matrix, max_h, max_w = params[:3]
-        t = transform("Perspective", keep_size=self.keep_size, border_mode=cv2.BORDER_CONSTANT,
-                      fill_mask=0, mask_interpolation=cv2.INTER_NEAREST)
-        return t.apply_to_mask(masks, matrix=matrix, max_height=max_h, max_width=max_w)
+        return self._warp(masks, params, cv2.INTER_NEAREST, 0, cv2.BORDER_CONSTANT)
 
 
 def _gaussian_ksize(sigma):
@@ -486,9 +530,11 @@ class ElasticTransformation(Leaf):
             return None
         pad = _gaussian_ksize(sigma)
         noise = (rng.random((2, h + 2 * pad, w + 2 * pad)) * 2 - 1).astype(np.float32)
-        kernel = _gaussian_kernel(sigma, pad)
-        dx = fpixel.separable_convolve(noise[0], kernel)[pad:-pad, pad:-pad] * alpha
-        dy = fpixel.separable_convolve(noise[1], kernel)[pad:-pad, pad:-pad] * alpha
+        # the displacement field is smoothed as imgaug does (OpenCV's Gaussian, reflect-101)
+        dx = cv2.GaussianBlur(noise[0], (pad, pad), sigmaX=sigma, sigmaY=sigma,
+                              borderType=cv2.BORDER_REFLECT_101)[pad:-pad, pad:-pad] * alpha
+        dy = cv2.GaussianBlur(noise[1], (pad, pad), sigmaX=sigma, sigmaY=sigma,
+                              borderType=cv2.BORDER_REFLECT_101)[pad:-pad, pad:-pad] * alpha
         y, x = np.meshgrid(np.arange(h, dtype=np.float32), np.arange(w, dtype=np.float32),
                            indexing="ij")
         map_x, map_y = x - dx, y - dy
@@ -505,6 +551,26 @@ class ElasticTransformation(Leaf):
         return fgeometric.remap(masks, map_x, map_y, cv2.INTER_NEAREST, cv2.BORDER_CONSTANT, 0)
 
 
+def _piecewise_affine_maps(dst, rows, cols, h, w):
+    """Maps output pixel -> input ``(x, y)`` that send the regular ``rows x cols`` grid over
+    ``[0, w] x [0, h]`` to the points ``dst`` (``[rows * cols, 2]``, (x, y), row-major) and are
+    affine on the two triangles of every grid cell (what scikit-image's
+    ``PiecewiseAffineTransform`` computes for imgaug, on a triangulation of the grid)."""
+    cw, ch = w / (cols - 1), h / (rows - 1)
+    gy, gx = np.mgrid[0:h, 0:w].astype(np.float64)
+    j = np.minimum((gx // cw).astype(np.int64), cols - 2)
+    i = np.minimum((gy // ch).astype(np.int64), rows - 2)
+    u, v = gx / cw - j, gy / ch - i
+    grid = dst.reshape(rows, cols, 2)
+    c00, c01, c10, c11 = grid[i, j], grid[i, j + 1], grid[i + 1, j], grid[i + 1, j + 1]
+    lower = (u + v <= 1.0)[..., np.newaxis]
+    u, v = u[..., np.newaxis], v[..., np.newaxis]
+    first = (1 - u - v) * c00 + u * c01 + v * c10
+    second = (u + v - 1) * c11 + (1 - u) * c10 + (1 - v) * c01
+    mapped = np.where(lower, first, second)
+    return mapped[..., 0].astype(np.float32), mapped[..., 1].astype(np.float32)
+
+
 def _gaussian_kernel(sigma, ksize):
     import albumentations.augmentations.blur.functional as fblur
     return fblur.create_gaussian_kernel_1d(sigma, ksize).astype(np.float32)
@@ -515,9 +581,11 @@ class PiecewiseAffine(Leaf):
     nb_rows=(2, 4), nb_cols=(2, 4), order=1, cval=0, mode="constant", absolute_scale=False)``;
     albumentations ``PiecewiseAffine`` does the remapping).
 
-    The grid points are moved by ``N(0, scale)`` times the image height/width (pixels if
-    ``absolute_scale``), the piecewise-affine map is estimated with scikit-image (as imgaug
-    does) and the image is remapped with ``order``, masks with nearest neighbour.
+    The grid points (spanning ``[0, h] x [0, w]``) are moved by ``N(0, scale)`` times the image
+    height/width (pixels if ``absolute_scale``) and clipped to the image, as in imgaug; the
+    piecewise-affine map is affine on the two triangles of each grid cell (imgaug computes it
+    with scikit-image's ``PiecewiseAffineTransform`` on a Delaunay triangulation of the same
+    grid), and the image is remapped with ``order``, masks with nearest neighbour.
     ``polygon_recoverer`` is accepted and ignored.
     """
 
@@ -545,7 +613,6 @@ class PiecewiseAffine(Leaf):
                 self.absolute_scale]
 
     def _draw(self, rng, image):
-        from skimage.transform import PiecewiseAffineTransform
         rows = max(int(self.nb_rows._draw_samples((1,), rng)[0]), 2)
         cols = max(int(self.nb_cols._draw_samples((1,), rng)[0]), 2)
         order = int(self.order._draw_samples((1,), rng)[0])
@@ -556,18 +623,14 @@ class PiecewiseAffine(Leaf):
             return None
         h, w = image.shape[:2]
         yy, xx = np.meshgrid(np.linspace(0, h, rows), np.linspace(0, w, cols), indexing="ij")
-        src = np.stack([yy.ravel(), xx.ravel()], axis=1)
-        if not self.absolute_scale:
-            jitter[:, 0] *= h
-            jitter[:, 1] *= w
-        dst = src + jitter
-        tform = PiecewiseAffineTransform()
-        # skimage works in (x, y); imgaug estimates src -> dst on (y, x)-flipped points
-        tform.estimate(src[:, ::-1], dst[:, ::-1])
-        gy, gx = np.mgrid[0:h, 0:w]
-        coords = tform(np.stack([gx.ravel(), gy.ravel()], axis=1).astype(np.float64))
-        map_x = coords[:, 0].reshape(h, w).astype(np.float32)
-        map_y = coords[:, 1].reshape(h, w).astype(np.float32)
+        src = np.stack([xx.ravel(), yy.ravel()], axis=1)  # (x, y), grid over [0, w] x [0, h]
+        if self.absolute_scale:
+            jitter[:, 0] /= h
+            jitter[:, 1] /= w
+        dst = src + np.stack([jitter[:, 1] * w, jitter[:, 0] * h], axis=1)
+        dst[:, 0] = np.clip(dst[:, 0], 0, w - 1)
+        dst[:, 1] = np.clip(dst[:, 1], 0, h - 1)
+        map_x, map_y = _piecewise_affine_maps(dst, rows, cols, h, w)
         return map_x, map_y, ORDER_TO_CV2[order], cval, MODE_TO_CV2[mode]
 
     def _image(self, image, params):

@@ -50,6 +50,21 @@ def _child_seeds(rng, n):
     return rng.integers(0, _SEED_HIGH, size=n) if n else ()
 
 
+class _Call:
+    """What one augmentation call shares between its images: the hooks, and the child order
+    of ``random_order`` meta augmenters (imgaug draws it once per batch)."""
+
+    __slots__ = ("hooks", "orders")
+
+    def __init__(self, hooks):
+        self.hooks = hooks
+        self.orders = {}
+
+    def order(self, aug, rng):
+        perm = rng.permutation(len(aug))
+        return self.orders.setdefault(id(aug), perm)
+
+
 class Augmenter:
     """Base class of the compat augmenters (imgaug's ``imgaug.augmenters.meta.Augmenter``).
 
@@ -100,31 +115,33 @@ class Augmenter:
             return as_generator(rng)
         return self._own_or_global_rng()
 
-    def _run_child(self, child, image, masks, seed, hooks, parents):
+    def _run_child(self, child, image, masks, seed, call, parents):
         rng = generator_from_seed(child._deterministic_seed if child.deterministic else seed)
-        return child._run(image, masks, rng, hooks, parents)
+        return child._run(image, masks, rng, call, parents)
 
     # ----------------------------------------------------------------------------------------
     # execution
-    def _run(self, image, masks, rng, hooks, parents):
+    def _run(self, image, masks, rng, call, parents):
         """Applies this augmenter (honouring hooks) to one ``[H, W, C]`` image and optional
         ``[H, W, N]`` uint8/uint16 masks; returns ``(image, masks)``."""
+        hooks = call.hooks
         if hooks is not None:
             batch = image[np.newaxis]
             if not hooks.is_activated(batch, augmenter=self, parents=parents, default=True):
                 return image, masks
             image = np.asarray(hooks.preprocess(batch, augmenter=self, parents=parents))[0]
-        image, masks = self._augment_one(image, masks, rng, hooks, parents)
+        image, masks = self._augment_one(image, masks, rng, call, parents)
         if hooks is not None:
             image = np.asarray(hooks.postprocess(image[np.newaxis], augmenter=self,
                                                  parents=parents))[0]
         return image, masks
 
-    def _augment_one(self, image, masks, rng, hooks, parents):  # pragma: no cover - abstract
+    def _augment_one(self, image, masks, rng, call, parents):  # pragma: no cover - abstract
         raise NotImplementedError
 
     def _augment_many(self, images, masks, rng=None, hooks=None, parents=None):
         root = self._call_rng(rng)
+        call = _Call(hooks)
         parents = list(parents or [])
         n = len(images)
         seeds = None if n == 1 else _child_seeds(root, n)
@@ -139,7 +156,7 @@ class Augmenter:
                 raise ValueError(f"{self.name}: masks/segmentation map of shape {m.shape} do not "
                                  f"match the image's height and width {image.shape[:2]}")
             r = root if seeds is None else generator_from_seed(seeds[i])
-            image_aug, m_aug = self._run(image, m, r, hooks, parents)
+            image_aug, m_aug = self._run(image, m, r, call, parents)
             if squeeze and image_aug.ndim == 3 and image_aug.shape[2] == 1:
                 image_aug = image_aug[:, :, 0]
             out_images.append(image_aug)
@@ -355,6 +372,12 @@ class Augmenter:
     __repr__ = __str__
 
 
+def _propagating(call, image, aug, parents):
+    hooks = call.hooks
+    return hooks is None or hooks.is_propagating(image[np.newaxis], augmenter=aug,
+                                                 parents=parents, default=True)
+
+
 def _as_image(image, aug):
     image = np.asarray(image)
     if image.ndim not in (2, 3):
@@ -458,7 +481,8 @@ def _rebuild_list_augmenter(cls, children, state):
 
 
 class Sequential(_ListAugmenter):
-    """Applies the children in order (in a random order per image if ``random_order``).
+    """Applies the children in order, or in a random order if ``random_order`` (drawn once per
+    call / batch, as in imgaug; training augments one image per call).
 
     Mirrors imgaug's ``iaa.Sequential(children=None, random_order=False, seed=None, name=None)``.
     """
@@ -474,21 +498,20 @@ class Sequential(_ListAugmenter):
     def _settings(self):
         return f"random_order={self.random_order}"
 
-    def _augment_one(self, image, masks, rng, hooks, parents):
+    def _augment_one(self, image, masks, rng, call, parents):
         seeds = _child_seeds(rng, len(self))
-        order = rng.permutation(len(self)) if self.random_order else range(len(self))
-        if hooks is not None and not hooks.is_propagating(image[np.newaxis], augmenter=self,
-                                                          parents=parents, default=True):
+        order = call.order(self, rng) if self.random_order else range(len(self))
+        if not _propagating(call, image, self, parents):
             return image, masks
         parents = parents + [self]
         for i in order:
-            image, masks = self._run_child(self[i], image, masks, seeds[i], hooks, parents)
+            image, masks = self._run_child(self[i], image, masks, seeds[i], call, parents)
         return image, masks
 
 
 class SomeOf(_ListAugmenter):
-    """Applies ``n`` of the children, picked at random per image, in list order (random order
-    if ``random_order``).
+    """Applies ``n`` of the children, picked at random per image, in list order (a random order
+    drawn once per call / batch if ``random_order``, as in imgaug).
 
     Mirrors imgaug's ``iaa.SomeOf(n=None, children=None, random_order=False, ...)``: ``n`` an
     int (exactly n), ``(a, b)`` (uniform integer in [a, b]), ``(a, None)`` (uniform in
@@ -532,21 +555,20 @@ class SomeOf(_ListAugmenter):
     def _settings(self):
         return f"n={self.n}, random_order={self.random_order}"
 
-    def _augment_one(self, image, masks, rng, hooks, parents):
+    def _augment_one(self, image, masks, rng, call, parents):
         count = len(self)
         seeds = _child_seeds(rng, count)
-        order = rng.permutation(count) if self.random_order else range(count)
+        order = call.order(self, rng) if self.random_order else range(count)
         k = min(max(self._draw_n(rng), 0), count)
         active = np.zeros(count, dtype=bool)
         active[:k] = True
         rng.shuffle(active)
-        if hooks is not None and not hooks.is_propagating(image[np.newaxis], augmenter=self,
-                                                          parents=parents, default=True):
+        if not _propagating(call, image, self, parents):
             return image, masks
         parents = parents + [self]
         for i in order:
             if active[i]:
-                image, masks = self._run_child(self[i], image, masks, seeds[i], hooks, parents)
+                image, masks = self._run_child(self[i], image, masks, seeds[i], call, parents)
         return image, masks
 
 
@@ -585,22 +607,19 @@ class Sometimes(Augmenter):
 
     __repr__ = __str__
 
-    def _augment_one(self, image, masks, rng, hooks, parents):
+    def _augment_one(self, image, masks, rng, call, parents):
         seeds = _child_seeds(rng, 2)
         use_then = self.p._draw_samples((1,), rng)[0] > 0.5
         branch, seed = (self.then_list, seeds[0]) if use_then else (self.else_list, seeds[1])
-        if branch is None:
+        if branch is None or not _propagating(call, image, self, parents):
             return image, masks
-        if hooks is not None and not hooks.is_propagating(image[np.newaxis], augmenter=self,
-                                                          parents=parents, default=True):
-            return image, masks
-        return self._run_child(branch, image, masks, seed, hooks, parents + [self])
+        return self._run_child(branch, image, masks, seed, call, parents + [self])
 
 
 class Identity(Augmenter):
     """Returns the inputs unchanged (imgaug's ``iaa.Identity``)."""
 
-    def _augment_one(self, image, masks, rng, hooks, parents):
+    def _augment_one(self, image, masks, rng, call, parents):
         return image, masks
 
 

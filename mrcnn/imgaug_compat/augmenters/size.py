@@ -165,12 +165,21 @@ class CropAndPad(Leaf):
         (ct, cr, cb, cl), (pt, pr, pb, pl) = params[:2]
         h, w = arr.shape[:2]
         crop_params = (cl, ct, w - cr, h - cb)  # albumentations: x_min, y_min, x_max, y_max
-        if pad_mode in _PAD_MODES_CV2:
-            out = fcrops.crop_and_pad(arr, crop_params, (pt, pb, pl, pr), pad_cval, (h, w),
+        channels = arr.shape[2]
+        # OpenCV pads with at most 4 fill values: many channels with a non-zero fill -> np.pad
+        if pad_mode in _PAD_MODES_CV2 and not (channels > 4 and pad_cval != 0):
+            fill = pad_cval if channels == 1 or channels > 4 else (pad_cval,) * channels
+            out = fcrops.crop_and_pad(arr, crop_params, (pt, pb, pl, pr), fill, (h, w),
                                       cv2.INTER_LINEAR, _PAD_MODES_CV2[pad_mode], False)
         else:
             out = fcrops.crop(arr, *crop_params)
-            out = np.pad(out, ((pt, pb), (pl, pr), (0, 0)), mode=pad_mode)
+            widths = ((pt, pb), (pl, pr), (0, 0))
+            if pad_mode == "constant":
+                out = np.pad(out, widths, mode="constant", constant_values=pad_cval)
+            else:
+                numpy_mode = {"edge": "edge", "reflect": "reflect", "symmetric": "symmetric",
+                              "wrap": "wrap"}.get(pad_mode, pad_mode)
+                out = np.pad(out, widths, mode=numpy_mode)
         if self.keep_size and out.shape[:2] != (h, w):
             out = fgeometric.resize(np.ascontiguousarray(out), (h, w),
                                     interpolation if interpolation is not None else
