@@ -111,8 +111,9 @@ def warp_affine_nearest(arr, matrix, out_shape, fill=0):
     OpenCV 5 samples more precisely and so picks the other neighbour wherever a source
     coordinate lies within 1/2048 pixel of a half-integer, which an ``Affine(rotate=90)`` of a
     non-square image or a half-pixel translation produces for whole rows and columns. To move
-    masks exactly as imgaug does on any OpenCV, the coordinates are computed here with OpenCV
-    4's rule and the pixels gathered with NumPy (all channels at once).
+    masks exactly as imgaug does on any OpenCV, the source pixel of every output pixel is
+    computed here with OpenCV 4's rule and handed to ``cv2.remap`` as an integer map (which
+    samples exactly those pixels, up to 512 channels at once).
     """
     m = np.asarray(matrix, dtype=np.float64)[:2].ravel()
     d = m[0] * m[4] - m[1] * m[3]
@@ -129,12 +130,27 @@ def warp_affine_nearest(arr, matrix, out_shape, fill=0):
     bdelta = np.rint(a21 * xs * scale).astype(np.int64)
     x0 = np.rint((a12 * ys + b1) * scale).astype(np.int64) + 512
     y0 = np.rint((a22 * ys + b2) * scale).astype(np.int64) + 512
-    src_x = (x0[:, None] + adelta[None, :]) >> 10
-    src_y = (y0[:, None] + bdelta[None, :]) >> 10
     h, w = arr.shape[:2]
+    # clip far-outside coordinates to -1 (still outside) so that they fit OpenCV's int16 maps
+    src_x = np.clip((x0[:, None] + adelta[None, :]) >> 10, -1, w)
+    src_y = np.clip((y0[:, None] + bdelta[None, :]) >> 10, -1, h)
+    channels = arr.shape[2] if arr.ndim == 3 else 1
+    fill = np.broadcast_to(np.asarray(fill, dtype=np.float64), (channels,))
+    if max(h, w) < 32767 and (channels <= 4 or not fill.any()):
+        # integer maps: OpenCV samples exactly these pixels (no rounding of its own)
+        xy = np.ascontiguousarray(np.stack([src_x, src_y], axis=-1).astype(np.int16))
+        border = tuple(float(v) for v in fill[:4]) if channels <= 4 else 0.0
+        outs = [cv2.remap(np.ascontiguousarray(arr[..., c:c + 512]), xy, None,
+                          cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=border)
+                for c in range(0, channels, 512)] if arr.ndim == 3 else \
+            [cv2.remap(np.ascontiguousarray(arr), xy, None, cv2.INTER_NEAREST,
+                       borderMode=cv2.BORDER_CONSTANT, borderValue=border)]
+        outs = [o.reshape(h_out, w_out, -1) for o in outs]
+        out = outs[0] if len(outs) == 1 else np.concatenate(outs, axis=2)
+        return out if arr.ndim == 3 else out[:, :, 0]
     inside = (src_x >= 0) & (src_x < w) & (src_y >= 0) & (src_y < h)
     out = np.empty((h_out, w_out) + arr.shape[2:], dtype=arr.dtype)
-    out[...] = np.asarray(fill, dtype=arr.dtype)
+    out[...] = fill.astype(arr.dtype) if arr.ndim == 3 else fill[0]
     out[inside] = arr[src_y[inside], src_x[inside]]
     return out
 

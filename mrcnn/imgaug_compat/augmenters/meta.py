@@ -269,7 +269,8 @@ class Augmenter:
                              f"the same H and W, got {image.shape} and {mask.shape}")
         masks = mask.view(np.uint8) if mask.dtype == np.bool_ else (mask != 0).view(np.uint8)
         images, masks_out = self._augment_many([image], [masks], rng=rng)
-        return images[0], masks_out[0].astype(bool)
+        # nearest-neighbour sampling and 0 fills keep the values 0/1: a view, no copy
+        return images[0], masks_out[0].view(np.bool_)
 
     # ----------------------------------------------------------------------------------------
     # copies, seeding, children
