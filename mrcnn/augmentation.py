@@ -19,9 +19,10 @@ image:
    MRO, so imgaug is never imported here when it is absent). Real imgaug augmenters work only
    with NumPy < 1.24, hence only with TensorFlow < 2.18 (which mrcnn does not support): imgaug
    0.4.0 and its forks (``imgaug-denk`` 0.4.6, ``imgaug3`` 0.4.1) fail to import with NumPy >= 2
-   (``np.sctypes``), and with NumPy 1.24-1.26 they import but their meta augmenters (``SomeOf``,
-   ``Sometimes``, ...) fail with ``AttributeError: module 'numpy' has no attribute 'bool'``;
-   that failure inside ``augment`` raises a ``RuntimeError`` that says so. Use
+   (``np.sctypes``), and with NumPy 1.24-1.26 imgaug 0.4.0 imports but its meta augmenters
+   (``SomeOf``, ``Sometimes``, ...) fail with ``AttributeError: module 'numpy' has no attribute
+   'bool'`` (measured with NumPy 1.26.4); that failure inside ``augment`` raises a
+   ``RuntimeError`` that says so. Use
    ``mrcnn.imgaug_compat`` instead: ``import mrcnn.imgaug_compat as imgaug`` /
    ``from mrcnn.imgaug_compat import augmenters as iaa`` give imgaug's augmenters with the same
    names, arguments and semantics, executed by albumentations; they are plain callables

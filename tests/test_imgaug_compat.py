@@ -52,7 +52,9 @@ EXACT = {"fliplr", "flipud", "rot90", "rot270_no_keep", "affine_translate_px", "
 @pytest.fixture(scope="module")
 def reference():
     ref = np.load(REFERENCE)
-    return ref, json.loads(str(ref["meta"]))
+    meta = json.loads(str(ref["meta"]))
+    assert meta["imgaug"] == "0.4.0" and meta["numpy"] == "1.23.5"  # made by real imgaug
+    return ref, meta
 
 
 @pytest.fixture(scope="module")

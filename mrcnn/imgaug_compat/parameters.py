@@ -182,7 +182,8 @@ class Choice(StochasticParameter):
                                       p=self.p))
 
     def __str__(self):
-        return f"Choice(a={self.a!r}, replace={self.replace}, p={None if self.p is None else self.p.tolist()})"
+        p = None if self.p is None else self.p.tolist()
+        return f"Choice(a={self.a!r}, replace={self.replace}, p={p})"
 
 
 class Binomial(StochasticParameter):
@@ -301,7 +302,8 @@ class TruncatedNormal(StochasticParameter):
         return dist.rvs(size=size, random_state=rng).astype(np.float32)
 
     def __str__(self):
-        return f"TruncatedNormal(loc={self.loc}, scale={self.scale}, low={self.low}, high={self.high})"
+        return (f"TruncatedNormal(loc={self.loc}, scale={self.scale}, low={self.low}, "
+                f"high={self.high})")
 
 
 class Poisson(StochasticParameter):

@@ -229,10 +229,9 @@ class Augmenter:
         segmaps = kwargs.get("segmentation_maps")
         seg_items = arrays = None
         if segmaps is not None:
-            from mrcnn.imgaug_compat.augmentables import SegmentationMapsOnImage, as_segmaps
+            from mrcnn.imgaug_compat.augmentables import as_segmaps
             seg_items = as_segmaps(segmaps, images, single)
             arrays = [s._arr_for_augmentation() for s in seg_items]
-            del SegmentationMapsOnImage
         out_images, out_arrays = self._augment_many(images, arrays, rng=rng, hooks=hooks)
         if single:
             out_img = out_images[0]
