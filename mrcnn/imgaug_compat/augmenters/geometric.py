@@ -1,12 +1,15 @@
-"""Geometric augmenters (mirrors ``imgaug.augmenters.geometric``): ``Affine``, ``Rot90``,
-``PerspectiveTransform``, ``ElasticTransformation``, ``PiecewiseAffine``.
+"""Geometric augmenters (mirrors ``imgaug.augmenters.geometric``): ``Affine`` (and its
+shortcuts ``ScaleX`` ... ``ShearY``), ``Rot90``, ``PerspectiveTransform``,
+``ElasticTransformation``, ``PiecewiseAffine``.
 
 Each draws its parameters by imgaug 0.4.0's rules, builds the same transformation imgaug builds
 (e.g. ``Affine``'s matrix about the pixel centre ``(w/2 - 0.5, h/2 - 0.5)``; positive ``rotate``
-turns clockwise on screen) and executes it with albumentations (``warp_affine``,
-``RandomRotate90``, ``Perspective``, ``ElasticTransform``, ``PiecewiseAffine``). Masks follow
-with nearest-neighbour interpolation and constant 0 outside the image, as imgaug does for
-segmentation maps. Images: ``[H, W, C]`` uint8, uint16 or float32.
+turns clockwise on screen; coordinates are ``(x, y)`` pixels with y down) and has
+albumentations execute it on the image (its ``warp_affine``, ``RandomRotate90``, ``perspective``,
+``resize`` and ``remap`` functions). Masks follow with nearest-neighbour interpolation and
+constant 0 outside the image, as imgaug does for segmentation maps; affine warps of masks (and
+of images with ``order=0``, ``mode="constant"``) pick the same source pixels as imgaug's OpenCV
+4 (``warp_affine_nearest``). Images: ``[H, W, C]`` uint8, uint16 or float32.
 """
 
 import numpy as np
