@@ -16,17 +16,25 @@ image:
                                  A.RandomBrightnessContrast(p=0.3)])
 
 2. **imgaug** (``imgaug.augmenters`` objects, detected by the module name ``imgaug`` in the type's
-   MRO, so imgaug is never imported here when it is absent). imgaug 0.4.0 and its forks
-   (``imgaug-denk`` 0.4.6, ``imgaug3`` 0.4.1) use ``np.sctypes`` and so fail to import with
-   NumPy >= 2: use imgaug only in an environment with ``numpy<2`` (``pip install "numpy<2"
-   imgaug==0.4.0``). The augmenter is made deterministic (``to_deterministic()``) and the image
-   and the masks (as one ``SegmentationMapsOnImage`` with one channel per instance) go through it
-   in a single call. imgaug itself applies only the geometric part of an augmenter to
-   segmentation maps (nearest neighbour), so **every** geometric augmenter -- ``Fliplr``,
-   ``Flipud``, ``Rot90``, ``Affine``, ``PiecewiseAffine``, ``PerspectiveTransform``,
-   ``ElasticTransformation``, ``CropAndPad`` (``keep_size=True``), ... -- moves the masks. This fixes
-   Matterport's hard-coded ``MASK_AUGMENTERS`` list, with which ``Rot90`` and other geometric
-   augmenters rotated the image but not the masks. Requires imgaug >= 0.4.
+   MRO, so imgaug is never imported here when it is absent). Real imgaug augmenters work only
+   with NumPy < 1.24, hence only with TensorFlow < 2.18 (which mrcnn does not support): imgaug
+   0.4.0 and its forks (``imgaug-denk`` 0.4.6, ``imgaug3`` 0.4.1) fail to import with NumPy >= 2
+   (``np.sctypes``), and with NumPy 1.24-1.26 imgaug 0.4.0 imports but its meta augmenters
+   (``SomeOf``, ``Sometimes``, ...) fail with ``AttributeError: module 'numpy' has no attribute
+   'bool'`` (measured with NumPy 1.26.4); that failure inside ``augment`` raises a
+   ``RuntimeError`` that says so. Use
+   ``mrcnn.imgaug_compat`` instead: ``import mrcnn.imgaug_compat as imgaug`` /
+   ``from mrcnn.imgaug_compat import augmenters as iaa`` give imgaug's augmenters with the same
+   names, arguments and semantics, executed by albumentations; they are plain callables
+   ``aug(image, mask, rng=...)`` (kind 3 below) that move the masks with every geometric
+   augmenter. For real imgaug, the augmenter is made deterministic (``to_deterministic()``) and
+   the image and the masks (as one ``SegmentationMapsOnImage`` with one channel per instance)
+   go through it in a single call. imgaug itself applies only the geometric part of an
+   augmenter to segmentation maps (nearest neighbour), so **every** geometric augmenter --
+   ``Fliplr``, ``Flipud``, ``Rot90``, ``Affine``, ``PiecewiseAffine``, ``PerspectiveTransform``,
+   ``ElasticTransformation``, ``CropAndPad`` (``keep_size=True``), ... -- moves the masks. This
+   fixes Matterport's hard-coded ``MASK_AUGMENTERS`` list, with which ``Rot90`` and other
+   geometric augmenters rotated the image but not the masks. Requires imgaug >= 0.4.
 
 3. **A plain callable** ``f(image, mask) -> (image, mask)`` with ``mask`` bool ``[H, W, N]``; it
    must transform both consistently itself. If it accepts an ``rng`` keyword argument, the
@@ -100,20 +108,52 @@ def _seed_from(rng):
 
 # --------------------------------------------------------------------------------------------
 # imgaug
+_COMPAT_HINT = ("use mrcnn.imgaug_compat instead (imgaug's augmenters executed by albumentations): "
+                "replace 'import imgaug' by 'import mrcnn.imgaug_compat as imgaug' and "
+                "'from imgaug import augmenters as iaa' by "
+                "'from mrcnn.imgaug_compat import augmenters as iaa'")
+
+
+def _numpy_alias_error(error):
+    """True for NumPy's AttributeErrors on removed aliases (``np.bool`` in 1.24-1.26,
+    ``np.sctypes`` in 2.x, ...), which is how old imgaug fails on new NumPy."""
+    text = str(error)
+    return "module 'numpy' has no attribute" in text or (
+        "`np." in text and "removed in the NumPy" in text)
+
+
+def _imgaug_numpy_error(augmentation, error):
+    return RuntimeError(
+        f"imgaug augmenter {describe_augmentation(augmentation)} failed with NumPy "
+        f"{np.__version__}: {type(error).__name__}: {str(error).splitlines()[0]} Real imgaug "
+        "0.4.0 augmenters work only with NumPy < 1.24 (np.bool was removed in 1.24, np.sctypes "
+        f"in 2.0), hence only with TensorFlow < 2.18; {_COMPAT_HINT}.")
+
+
 def _augment_imgaug(image, mask, augmentation, rng):
     try:
         from imgaug.augmentables.segmaps import SegmentationMapsOnImage
+    except AttributeError as e:  # pragma: no cover - imgaug on NumPy 2 fails at import
+        if _numpy_alias_error(e):
+            raise _imgaug_numpy_error(augmentation, e) from e
+        raise
     except ImportError as e:  # pragma: no cover - depends on the installed imgaug
         raise ImportError("imgaug augmentation needs imgaug >= 0.4 "
-                          "(imgaug.augmentables.segmaps.SegmentationMapsOnImage)") from e
-    det = augmentation.to_deterministic()
-    if rng is not None:
-        det.seed_(_seed_from(rng), deterministic_too=True)
-    n = mask.shape[-1]
-    # imgaug cannot hold a map with zero channels: augment one empty dummy channel instead.
-    arr = mask if n > 0 else np.zeros(mask.shape[:2] + (1,), dtype=bool)
-    segmap = SegmentationMapsOnImage(np.ascontiguousarray(arr, dtype=bool), shape=image.shape)
-    image_aug, segmap_aug = det.augment(image=image, segmentation_maps=segmap)
+                          f"(imgaug.augmentables.segmaps.SegmentationMapsOnImage); or "
+                          f"{_COMPAT_HINT}") from e
+    try:
+        det = augmentation.to_deterministic()
+        if rng is not None:
+            det.seed_(_seed_from(rng), deterministic_too=True)
+        n = mask.shape[-1]
+        # imgaug cannot hold a map with zero channels: augment one empty dummy channel instead.
+        arr = mask if n > 0 else np.zeros(mask.shape[:2] + (1,), dtype=bool)
+        segmap = SegmentationMapsOnImage(np.ascontiguousarray(arr, dtype=bool), shape=image.shape)
+        image_aug, segmap_aug = det.augment(image=image, segmentation_maps=segmap)
+    except AttributeError as e:
+        if _numpy_alias_error(e):
+            raise _imgaug_numpy_error(augmentation, e) from e
+        raise
     mask_aug = np.asarray(segmap_aug.get_arr()).astype(bool)
     if n == 0:
         mask_aug = mask_aug[:, :, :0]
@@ -218,6 +258,8 @@ def augment(image, mask, augmentation, rng=None):
             differs from the image's, or changed the number of masks; the message names the
             augmentation.
         TypeError: ``augmentation`` is not a supported kind.
+        RuntimeError: a real imgaug augmenter failed on this NumPy (``np.bool``/``np.sctypes``
+            removed); the message names ``mrcnn.imgaug_compat`` as the replacement.
     """
     kind = augmentation_kind(augmentation)
     mask = np.asarray(mask)

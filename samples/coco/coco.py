@@ -385,19 +385,11 @@ def training_schedule(epochs=None, epochs_scale=None):
 
 
 def default_augmentation():
-    """Horizontal flips half of the time: imgaug ``Fliplr(0.5)`` if imgaug is installed, else
-    albumentations ``HorizontalFlip(p=0.5)``; None (with a message) if neither is."""
-    try:
-        import imgaug.augmenters as iaa
-        return iaa.Fliplr(0.5)
-    except ImportError:
-        pass
-    try:
-        import albumentations
-        return albumentations.HorizontalFlip(p=0.5)
-    except ImportError:
-        print("Neither imgaug nor albumentations is installed: training without augmentation")
-        return None
+    """Horizontal flips half of the time: Matterport's ``imgaug.augmenters.Fliplr(0.5)``, with
+    imgaug's augmenters from ``mrcnn.imgaug_compat`` (executed by albumentations; real imgaug
+    does not run with the NumPy that TensorFlow >= 2.18 needs)."""
+    import mrcnn.imgaug_compat as imgaug  # Matterport: import imgaug
+    return imgaug.augmenters.Fliplr(0.5)
 
 
 def build_parser():
