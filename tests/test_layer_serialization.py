@@ -95,8 +95,10 @@ def layer_cases(run):
     target_class_ids = np.zeros((1, 16), np.int32)
     target_class_ids[0, :3] = class_ids[0]
     return {
-        "ProposalLayer": (graph._proposal_layer(config, config.POST_NMS_ROIS_INFERENCE),
-                          [run["rpn_class"], run["rpn_bbox"], anchors]),
+        "ProposalLayer": (ProposalLayer(
+            config.POST_NMS_ROIS_INFERENCE, config.RPN_NMS_THRESHOLD,
+            pre_nms_limit=config.PRE_NMS_LIMIT, rpn_bbox_std_dev=config.RPN_BBOX_STD_DEV,
+            name="ROI"), [run["rpn_class"], run["rpn_bbox"], anchors]),
         "DetectionLayer": (DetectionLayer(
             bbox_std_dev=config.BBOX_STD_DEV, min_confidence=config.DETECTION_MIN_CONFIDENCE,
             max_instances=config.DETECTION_MAX_INSTANCES,
