@@ -1,14 +1,16 @@
 """Assembles the Mask R-CNN Keras models (Matterport ``MaskRCNN.build``).
 
 ``build_inference_model`` and ``build_training_model`` share ``build_backbone_and_rpn`` and the
-heads; layer names are Matterport's so that its weight files load by name.
+heads; layer names are Matterport's so that its weight files load by name. The layers of
+``mrcnn.layers`` get their settings from ``config`` here, as explicit arguments, so the inference
+model saves and loads as a ``.keras`` file and ``keras.models.clone_model`` copies it.
 """
 
 import keras
 from keras import layers as KL
 
 from mrcnn import heads
-from mrcnn.anchors import get_anchors
+from mrcnn.anchors import compute_backbone_shapes
 from mrcnn.backbone import resnet_graph
 from mrcnn.fpn import build_fpn
 from mrcnn.layers.anchor_layer import AnchorsLayer
@@ -44,6 +46,13 @@ def build_backbone_and_rpn(input_image, config):
     return rpn_feature_maps, mrcnn_feature_maps, rpn_outputs
 
 
+def _proposal_layer(config, proposal_count):
+    """The ``ProposalLayer`` named "ROI" with the config's RPN settings."""
+    return ProposalLayer(proposal_count=proposal_count, nms_threshold=config.RPN_NMS_THRESHOLD,
+                         pre_nms_limit=config.PRE_NMS_LIMIT,
+                         rpn_bbox_std_dev=config.RPN_BBOX_STD_DEV, name="ROI")
+
+
 def build_image_inputs(config):
     """``input_image`` [B, H, W, C] and ``input_image_meta`` [B, META] Keras inputs."""
     input_image = KL.Input(shape=[None, None, config.IMAGE_CHANNEL_COUNT], name="input_image")
@@ -71,15 +80,17 @@ def build_inference_model(config):
     _, mrcnn_feature_maps, (rpn_class_logits, rpn_class, rpn_bbox) = \
         build_backbone_and_rpn(input_image, config)
 
-    rpn_rois = ProposalLayer(proposal_count=config.POST_NMS_ROIS_INFERENCE,
-                             nms_threshold=config.RPN_NMS_THRESHOLD, name="ROI",
-                             config=config)([rpn_class, rpn_bbox, input_anchors])
+    rpn_rois = _proposal_layer(config, config.POST_NMS_ROIS_INFERENCE)(
+        [rpn_class, rpn_bbox, input_anchors])
 
     _, mrcnn_class, mrcnn_bbox = heads.fpn_classifier_graph(
         rpn_rois, mrcnn_feature_maps, input_image_meta, config.POOL_SIZE, config.NUM_CLASSES,
         train_bn=config.TRAIN_BN, fc_layers_size=config.FPN_CLASSIF_FC_LAYERS_SIZE)
 
-    detections = DetectionLayer(config, name="mrcnn_detection")(
+    detections = DetectionLayer(
+        bbox_std_dev=config.BBOX_STD_DEV, min_confidence=config.DETECTION_MIN_CONFIDENCE,
+        max_instances=config.DETECTION_MAX_INSTANCES,
+        nms_threshold=config.DETECTION_NMS_THRESHOLD, name="mrcnn_detection")(
         [rpn_rois, mrcnn_class, mrcnn_bbox, input_image_meta])
     detection_boxes = detections[..., :4]
     valid = keras.ops.greater(detections[..., 4], 0.0)
@@ -132,10 +143,13 @@ def build_training_model(config):
 
     _, mrcnn_feature_maps, (rpn_class_logits, rpn_class, rpn_bbox) = \
         build_backbone_and_rpn(input_image, config)
-    anchors = AnchorsLayer(get_anchors(config, (h, w)), name="anchors")(input_image)
-    rpn_rois = ProposalLayer(proposal_count=config.POST_NMS_ROIS_TRAINING,
-                             nms_threshold=config.RPN_NMS_THRESHOLD, name="ROI",
-                             config=config)([rpn_class, rpn_bbox, anchors])
+    anchors = AnchorsLayer(
+        scales=config.RPN_ANCHOR_SCALES, ratios=config.RPN_ANCHOR_RATIOS,
+        feature_shapes=compute_backbone_shapes(config, (h, w)),
+        feature_strides=config.BACKBONE_STRIDES, anchor_stride=config.RPN_ANCHOR_STRIDE,
+        image_shape=(h, w), name="anchors")(input_image)
+    rpn_rois = _proposal_layer(config, config.POST_NMS_ROIS_TRAINING)(
+        [rpn_class, rpn_bbox, anchors])
     if config.USE_RPN_ROIS:
         target_rois = rpn_rois
     else:
@@ -146,8 +160,10 @@ def build_training_model(config):
             keras.ops.subtract(keras.ops.cast(input_rois, "float32"), shift), scale)
 
     rois, target_class_ids, target_bbox, target_mask = DetectionTargetLayer(
-        config, name="proposal_targets")(
-        [target_rois, input_gt_class_ids, gt_boxes, input_gt_masks])
+        train_rois_per_image=config.TRAIN_ROIS_PER_IMAGE,
+        roi_positive_ratio=config.ROI_POSITIVE_RATIO, bbox_std_dev=config.BBOX_STD_DEV,
+        use_mini_mask=config.USE_MINI_MASK, mask_shape=config.MASK_SHAPE,
+        name="proposal_targets")([target_rois, input_gt_class_ids, gt_boxes, input_gt_masks])
 
     mrcnn_class_logits, mrcnn_class, mrcnn_bbox = heads.fpn_classifier_graph(
         rois, mrcnn_feature_maps, input_image_meta, config.POOL_SIZE, config.NUM_CLASSES,
@@ -166,7 +182,7 @@ def build_training_model(config):
         "mrcnn_bbox_loss": [target_bbox, target_class_ids, mrcnn_bbox],
         "mrcnn_mask_loss": [target_mask, target_class_ids, mrcnn_mask],
     }
-    loss_outputs = [LossLayer(config, name=name)(loss_inputs[name]) for name in LOSS_NAMES]
+    loss_outputs = [LossLayer(name=name)(loss_inputs[name]) for name in LOSS_NAMES]
 
     outputs = [rpn_class_logits, rpn_class, rpn_bbox, mrcnn_class_logits, mrcnn_class,
                mrcnn_bbox, mrcnn_mask, rpn_rois, output_rois] + loss_outputs

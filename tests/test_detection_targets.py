@@ -340,7 +340,8 @@ def test_layer_in_keras_model():
 
     cfg = layer.get_config()
     json.dumps(cfg)
-    assert cfg["config"]["TRAIN_ROIS_PER_IMAGE"] == 32 and cfg["config"]["MASK_SHAPE"] == [6, 6]
+    # Explicit arguments, not a dict of Config keys (issue 8, item 3).
+    assert cfg["train_rois_per_image"] == 32 and cfg["mask_shape"] == [6, 6]
     clone = keras.Model.from_config(model.get_config(),
                                     custom_objects={"DetectionTargetLayer": DetectionTargetLayer})
     assert clone.get_layer("proposal_targets").config.USE_MINI_MASK is True

@@ -1,8 +1,11 @@
 """``DetectionLayer`` (Matterport ``model.DetectionLayer``, named "mrcnn_detection")."""
 
-import keras
-import numpy as np
+from collections.abc import Sequence
 
+import keras
+import tensorflow as tf
+
+from mrcnn.layers.config_args import fill_from_config, float_list
 from mrcnn.ops import box_ops, detection_ops
 
 
@@ -10,26 +13,42 @@ from mrcnn.ops import box_ops, detection_ops
 class DetectionLayer(keras.layers.Layer):
     """Class/box head outputs -> final detections.
 
-    Inputs: ``[rois [B, N, 4], mrcnn_class [B, N, NC], mrcnn_bbox [B, N, NC, 4],
-    image_meta [B, META]]``.
-    Output: float32 ``[B, DETECTION_MAX_INSTANCES, 6]`` rows (y1, x1, y2, x2, class_id, score),
+    Inputs: ``[rois [B, N, 4] normalized, mrcnn_class [B, N, NC], mrcnn_bbox [B, N, NC, 4],
+    image_meta [B, META]]``, float32.
+    Output: float32 ``[B, max_instances, 6]`` rows (y1, x1, y2, x2, class_id, score),
     boxes normalized, zero-padded. The batch axis is dynamic (Matterport reshaped to the global
-    BATCH_SIZE, which broke multi-GPU inference).
+    BATCH_SIZE, which broke multi-GPU inference). See
+    ``mrcnn.ops.detection_ops.refine_detections``.
+
+    Args:
+        config: optional Matterport ``Config`` (Matterport's ``DetectionLayer(config)``); fills
+            the arguments below that are None. It is not kept: ``get_config`` stores the
+            explicit values only.
+        bbox_std_dev: 4 floats, the head's delta scale (``BBOX_STD_DEV``).
+        min_confidence: float, the lowest class score kept (``DETECTION_MIN_CONFIDENCE``).
+        max_instances: int, detections per image (``DETECTION_MAX_INSTANCES``).
+        nms_threshold: float, IoU threshold of the per-class NMS (``DETECTION_NMS_THRESHOLD``).
+
+    Raises:
+        ValueError: an argument missing (neither given nor in ``config``), or ``bbox_std_dev``
+            not 4 values.
     """
 
     def __init__(self, config=None, bbox_std_dev=None, min_confidence=None, max_instances=None,
                  nms_threshold=None, **kwargs):
         super().__init__(**kwargs)
-        std = bbox_std_dev if bbox_std_dev is not None else config.BBOX_STD_DEV
-        self.bbox_std_dev = [float(v) for v in np.reshape(std, [-1])]
-        self.min_confidence = float(min_confidence if min_confidence is not None
-                                    else config.DETECTION_MIN_CONFIDENCE)
-        self.max_instances = int(max_instances if max_instances is not None
-                                 else config.DETECTION_MAX_INSTANCES)
-        self.nms_threshold = float(nms_threshold if nms_threshold is not None
-                                   else config.DETECTION_NMS_THRESHOLD)
+        args = fill_from_config(type(self).__name__, config, {
+            "bbox_std_dev": (bbox_std_dev, "BBOX_STD_DEV"),
+            "min_confidence": (min_confidence, "DETECTION_MIN_CONFIDENCE"),
+            "max_instances": (max_instances, "DETECTION_MAX_INSTANCES"),
+            "nms_threshold": (nms_threshold, "DETECTION_NMS_THRESHOLD")})
+        self.bbox_std_dev = float_list(args["bbox_std_dev"], 4, type(self).__name__,
+                                       "bbox_std_dev")
+        self.min_confidence = float(args["min_confidence"])
+        self.max_instances = int(args["max_instances"])
+        self.nms_threshold = float(args["nms_threshold"])
 
-    def call(self, inputs):
+    def call(self, inputs: Sequence[tf.Tensor]) -> tf.Tensor:
         rois, mrcnn_class, mrcnn_bbox, image_meta = inputs
         # Window of the real image, normalized with the molded size of image 0.
         window = box_ops.norm_boxes(image_meta[:, 7:11], image_meta[0, 4:6])

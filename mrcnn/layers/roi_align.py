@@ -1,6 +1,9 @@
 """``PyramidROIAlign`` (Matterport ``model.PyramidROIAlign``)."""
 
+from collections.abc import Sequence
+
 import keras
+import tensorflow as tf
 
 from mrcnn.ops import spatial_transform_ops
 
@@ -13,13 +16,17 @@ class PyramidROIAlign(keras.layers.Layer):
     ``P_k [B, h_k, w_k, C]``. The molded image size is read from image 0's meta.
     Output: float32 ``[B, N, pool_h, pool_w, C]``.
     See ``mrcnn.ops.spatial_transform_ops``.
+
+    Args:
+        pool_shape: (pool_h, pool_w) ints, the output size per RoI (``[POOL_SIZE] * 2`` or
+            ``[MASK_POOL_SIZE] * 2``).
     """
 
     def __init__(self, pool_shape, **kwargs):
         super().__init__(**kwargs)
         self.pool_shape = tuple(int(v) for v in pool_shape)
 
-    def call(self, inputs):
+    def call(self, inputs: Sequence[tf.Tensor]) -> tf.Tensor:
         boxes, image_meta = inputs[0], inputs[1]
         feature_maps = list(inputs[2:])
         image_shape = image_meta[0, 4:6]
@@ -30,4 +37,4 @@ class PyramidROIAlign(keras.layers.Layer):
         return input_shape[0][:2] + self.pool_shape + (input_shape[2][-1],)
 
     def get_config(self):
-        return {**super().get_config(), "pool_shape": self.pool_shape}
+        return {**super().get_config(), "pool_shape": list(self.pool_shape)}

@@ -6,6 +6,8 @@ computed at all: the mask head runs on the real detections (inference) or the po
 (training) only where its BatchNorm uses moving statistics (``mrcnn.graph``).
 """
 
+from collections.abc import Sequence
+
 import keras
 import tensorflow as tf
 
@@ -23,7 +25,7 @@ class PackRoIs(keras.layers.Layer):
     """``[x [B, R, ...], valid [B, R] bool]`` -> ``[K, ...]``, the rows where ``valid`` (row
     (0, 0) when none is)."""
 
-    def call(self, inputs):
+    def call(self, inputs: Sequence[tf.Tensor]) -> tf.Tensor:
         x, valid = inputs
         return tf.boolean_mask(x, _nonempty(valid))
 
@@ -35,7 +37,7 @@ class PackRoIs(keras.layers.Layer):
 class UnpackRoIs(keras.layers.Layer):
     """``[x [K, ...], valid [B, R] bool]`` -> ``[B, R, ...]`` with zeros where not ``valid``."""
 
-    def call(self, inputs):
+    def call(self, inputs: Sequence[tf.Tensor]) -> tf.Tensor:
         x, valid = inputs
         packed = _nonempty(valid)
         shape = tf.concat([tf.shape(packed, out_type=tf.int64), tf.shape(x, out_type=tf.int64)[1:]],
