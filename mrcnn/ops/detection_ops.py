@@ -5,9 +5,9 @@ original), its class-specific deltas refine the RoI, the box is clipped to the i
 background and low-score RoIs are dropped, per-class NMS runs, and the top
 ``DETECTION_MAX_INSTANCES`` by score are kept.
 
-Class choice and delta gathering run batched; box decoding and selection run per image (``tf.map_fn``) with Matterport's ops in
-Matterport's order, because that order decides ties (saturated softmaxes give many exactly equal
-float32 scores):
+Class choice and delta gathering run batched; box decoding and selection run per image
+(``tf.map_fn``) with Matterport's ops in Matterport's order, because that order decides ties
+(saturated softmaxes give many exactly equal float32 scores):
 
 1. the kept RoIs, in ascending RoI index (what the original's ``tf.sets`` intersection yields);
 2. for each class among them, ``tf.image.non_max_suppression`` on that class's RoIs in ascending

@@ -2,14 +2,16 @@
 
 Steps: top-k anchors by foreground score across all levels (``pre_nms_limit``), apply the RPN
 deltas, clip to the image (normalized [0, 0, 1, 1]), non-maximum suppression, zero-pad to
-``proposal_count``. Everything up to the NMS runs batched; the NMS is Matterport's own op,
-``tf.image.non_max_suppression``, once per image (``tf.map_fn``), on the boxes in top-k order.
+``proposal_count``. Top-k and the gathers run batched; decoding, clipping and the NMS run once
+per image (``tf.map_fn``), with Matterport's own op ``tf.image.non_max_suppression`` on the boxes
+in top-k order.
 
 Ties: saturated RPN sigmoids give many exactly equal float32 scores. ``tf.math.top_k`` puts equal
 scores in anchor order and ``tf.image.non_max_suppression`` visits equal scores in input order, so
-the proposals are those of Matterport's graph row for row. The deltas are applied per image as
-well, on arrays of Matterport's shapes (see ``generate_proposals``). (``tf.image.combined_non_max_suppression``
-orders equal scores differently and so keeps other proposals.)
+the proposals are those of Matterport's graph row for row
+(``tf.image.combined_non_max_suppression`` orders equal scores differently and so keeps other
+proposals). Decoding per image keeps Matterport's array shapes, so ``tf.exp`` rounds each element
+as there (see ``generate_proposals``).
 """
 
 import tensorflow as tf
