@@ -173,6 +173,12 @@ def compare(args, names):
             diff = np.abs(p_det - o_det)
             print(f"                 first differing row {int(np.argmax(diff.max(1) > 0))}, "
                   f"max |difference| box {diff[:, :4].max():.3g}, score {diff[:, 5].max():.3g}")
+        # The RPN outputs are per anchor, in the same order in both graphs: how far apart the
+        # backbones already are before any NMS.
+        upstream = {k: float(np.abs(port[f"{i}/{k}"] - ours[f"{i}/{k}"]).max())
+                    for k in ("rpn_class", "rpn_bbox")}
+        print("                 RPN outputs (before any NMS) differ by up to "
+              + ", ".join(f"{k} {v:.3g}" for k, v in upstream.items()))
         print(f"  layer by layer: ProposalLayer rows identical {l_roi}/{len(p_roi)}, "
               f"DetectionLayer rows identical {l_det}/{len(p_det)}")
     print("totals (identical/all rows):",
@@ -196,6 +202,8 @@ def main():
                         help="diagnostic: decode boxes without mrcnn's log-scale clamp")
     parser.add_argument("--reuse", default=None,
                         help="folder of an earlier run: reuse its weights and port outputs")
+    parser.add_argument("--compare-only", action="store_true",
+                        help="with --reuse: reuse mrcnn's outputs too, only compare")
     parser.add_argument("--side", choices=["port", "mrcnn"], help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     parser.add_argument("--image-list", help=argparse.SUPPRESS)
@@ -232,9 +240,10 @@ def main():
         subprocess.run([args.port_python] + side + ["--side", "port", "--out", args.port_out],
                        env=port_env, check=True, timeout=3600)
     ours_env = dict(env, PYTHONPATH=ROOT)
-    subprocess.run([sys.executable] + side + ["--side", "mrcnn", "--out", args.mrcnn_out]
-                   + (["--unclamped-deltas"] if args.unclamped_deltas else []),
-                   env=ours_env, check=True, timeout=3600)
+    if not (args.reuse and args.compare_only and os.path.exists(args.mrcnn_out)):
+            subprocess.run([sys.executable] + side + ["--side", "mrcnn", "--out", args.mrcnn_out]
+                       + (["--unclamped-deltas"] if args.unclamped_deltas else []),
+                       env=ours_env, check=True, timeout=3600)
     layer_ok, e2e_ok = compare(args, names)
     if not layer_ok or (args.strict and not e2e_ok):
         sys.exit(1)
