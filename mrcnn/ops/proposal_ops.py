@@ -2,7 +2,16 @@
 
 Steps: top-k anchors by foreground score across all levels (``pre_nms_limit``), apply the RPN
 deltas, clip to the image (normalized [0, 0, 1, 1]), non-maximum suppression, zero-pad to
-``proposal_count``. One batched op replaces the original's per-image ``batch_slice`` loops.
+``proposal_count``. Top-k and the gathers run batched; decoding, clipping and the NMS run once
+per image (``tf.map_fn``), with Matterport's own op ``tf.image.non_max_suppression`` on the boxes
+in top-k order.
+
+Ties: saturated RPN sigmoids give many exactly equal float32 scores. ``tf.math.top_k`` puts equal
+scores in anchor order and ``tf.image.non_max_suppression`` visits equal scores in input order, so
+the proposals are those of Matterport's graph row for row
+(``tf.image.combined_non_max_suppression`` orders equal scores differently and so keeps other
+proposals). Decoding per image keeps Matterport's array shapes, so ``tf.exp`` rounds each element
+as there (see ``generate_proposals``).
 """
 
 import tensorflow as tf
@@ -24,8 +33,8 @@ def generate_proposals(rpn_probs, rpn_deltas, anchors, proposal_count, nms_thres
         rpn_bbox_std_dev: [4] divisor of the RPN delta targets.
 
     Returns:
-        float32 [B, proposal_count, 4] normalized (y1, x1, y2, x2), sorted by descending score,
-        zero-padded.
+        float32 [B, proposal_count, 4] normalized (y1, x1, y2, x2), in NMS selection order
+        (descending score; equal scores in the order of the anchors), zero-padded.
     """
     rpn_probs = tf.stop_gradient(rpn_probs)
     rpn_deltas = tf.stop_gradient(rpn_deltas)
@@ -37,11 +46,17 @@ def generate_proposals(rpn_probs, rpn_deltas, anchors, proposal_count, nms_thres
     scores, ix = tf.math.top_k(scores, k, sorted=True)
     deltas = tf.gather(deltas, ix, batch_dims=1)
     pre_nms_anchors = tf.gather(anchors, ix, batch_dims=1)
-    boxes = box_ops.apply_box_deltas(pre_nms_anchors, deltas)
-    boxes = box_ops.clip_boxes(boxes, tf.constant([0.0, 0.0, 1.0, 1.0]))
-    boxes, _, _, _ = tf.image.combined_non_max_suppression(
-        boxes[:, :, tf.newaxis, :], scores[:, :, tf.newaxis],
-        max_output_size_per_class=proposal_count, max_total_size=proposal_count,
-        iou_threshold=nms_threshold, score_threshold=float("-inf"), pad_per_class=False,
-        clip_boxes=False)
-    return boxes
+
+    def proposals_one_image(args):
+        image_anchors, image_deltas, image_scores = args
+        boxes = box_ops.apply_box_deltas(image_anchors, image_deltas)
+        boxes = box_ops.clip_boxes(boxes, tf.constant([0.0, 0.0, 1.0, 1.0]))
+        keep = tf.image.non_max_suppression(boxes, image_scores, proposal_count, nms_threshold)
+        proposals = tf.gather(boxes, keep)
+        return tf.pad(proposals, [[0, proposal_count - tf.shape(keep)[0]], [0, 0]])
+
+    # Decoding per image too: tf.exp may round the last elements of an array differently (scalar
+    # tail of a vectorized loop), so [B * k] boxes at once could differ from Matterport's
+    # per-image [k] by one ulp and flip an IoU at the NMS threshold.
+    return tf.map_fn(proposals_one_image, (pre_nms_anchors, deltas, scores),
+                     fn_output_signature=tf.TensorSpec([proposal_count, 4], tf.float32))
