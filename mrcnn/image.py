@@ -1,16 +1,21 @@
 """Image conversion, resizing and normalisation (NumPy).
 
 Mirrors Matterport's ``utils.resize``, ``utils.resize_image``, ``model.mold_image`` and
-``model.unmold_image``; adds ``to_rgb`` for grayscale, RGBA and 16-bit input.
+``model.unmold_image``; adds ``read_image`` (image files to RGB, on Pillow) and ``to_rgb`` for
+grayscale, RGBA and 16-bit arrays.
 
 Images are [H, W, C] arrays (rows, columns, channels). Windows are pixel boxes
 (y1, x1, y2, x2) with exclusive y2/x2.
 """
 
+import io
+import os
 import random
+import urllib.request
 
 import numpy as np
 import skimage.transform
+from PIL import Image
 
 RESIZE_MODES = ("none", "square", "pad64", "crop")
 
@@ -45,6 +50,73 @@ def to_rgb(image):
     elif image.shape[-1] == 4:
         image = image[..., :3]
     return image
+
+
+# Pillow modes whose pixels are read as they are (then ``to_rgb``): RGB, RGBA (alpha dropped),
+# 8-bit grayscale, 16-bit grayscale (scaled by ``to_rgb``), 32-bit integer and float grayscale.
+_PLAIN_MODES = ("RGB", "RGBA", "L", "I;16", "I;16L", "I;16B", "I;16N", "I", "F")
+
+
+def read_image(path):
+    """Reads an image file as an RGB array; the one image reader of ``Dataset.load_image`` and
+    the command line (Matterport used ``skimage.io.imread``).
+
+    The file is decoded with Pillow, first frame only, pixels as stored: no EXIF orientation and
+    no ICC colour management are applied (as ``skimage.io.imread``). Colour modes are converted
+    with Pillow's ``Image.convert``: CMYK JPEGs (YCCK JPEGs are decoded to CMYK by Pillow),
+    YCbCr, palette (``P``, ``PA``), ``LA``, 1-bit and other modes become RGB, so that a CMYK file
+    is never taken for RGBA. Then ``to_rgb`` applies: grayscale is repeated over 3 channels,
+    alpha (RGBA, LA, PA) is dropped without compositing, and 16-bit grayscale (``I;16``) is
+    scaled to uint8 (``value // 257``). 16-bit RGB(A) PNGs are decoded by Pillow to 8 bits
+    (their high byte), as ``skimage.io.imread`` did.
+
+    Args:
+        path: a file path (str or ``os.PathLike``), an ``http(s)://`` URL, or a binary file
+            object.
+
+    Returns:
+        [H, W, 3] array (rows, columns, RGB): uint8 for 8-bit and 16-bit files; int32 or float32
+        for 32-bit integer / float grayscale files (Pillow modes ``I`` / ``F``, e.g. TIFF).
+
+    Raises:
+        OSError: the file is not an image, is truncated or corrupt, or the URL cannot be read
+            (``FileNotFoundError`` for a missing file); the message names it.
+        ValueError: the image's mode cannot be converted to RGB, or it has no pixels.
+    """
+    if isinstance(path, (str, bytes, os.PathLike)):
+        name = os.fsdecode(path)
+    else:
+        name = str(getattr(path, "name", "<file object>"))
+    source = path
+    if isinstance(path, str) and path.split("://", 1)[0].lower() in ("http", "https"):
+        try:
+            with urllib.request.urlopen(path, timeout=60) as response:
+                source = io.BytesIO(response.read())
+        except OSError as e:
+            raise OSError(f"Cannot read image {name!r}: {e}") from e
+    try:
+        with Image.open(source) as im:
+            mode = im.mode
+            if mode in _PLAIN_MODES:
+                array = np.asarray(im)
+            elif mode in ("P", "PA"):
+                # Through RGBA, so a palette with transparency converts without a warning.
+                array = np.asarray(im.convert("RGBA"))
+            else:
+                try:
+                    array = np.asarray(im.convert("RGB"))
+                except ValueError as e:
+                    raise ValueError(f"Cannot convert image {name!r} of mode {mode!r} to RGB: "
+                                     f"{e}; convert it to an RGB file first") from e
+    except OSError as e:  # missing, unidentified, truncated or corrupt file
+        error = FileNotFoundError if isinstance(e, FileNotFoundError) else OSError
+        raise error(f"Cannot read image {name!r}: {e}") from e
+    if not array.dtype.isnative:  # big-endian 16-bit modes ("I;16B")
+        array = array.astype(array.dtype.newbyteorder("="))
+    try:
+        return to_rgb(array)
+    except ValueError as e:
+        raise ValueError(f"Image {name!r} (Pillow mode {mode!r}): {e}") from None
 
 
 def resize(image, output_shape, order=1, mode="constant", cval=0, clip=True,
