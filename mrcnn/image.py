@@ -52,6 +52,78 @@ def to_rgb(image):
     return image
 
 
+def to_pixel_range(image, config, name="image"):
+    """Puts an image's values on the pixel scale of ``config.MEAN_PIXEL``, or refuses them.
+
+    ``detect()`` and ``load_image_gt`` call it on every input image (after ``to_rgb``), before
+    the mean pixel is subtracted. With a ``MEAN_PIXEL`` on the 0-255 scale (any value above 1,
+    as the default ``[123.7, 116.8, 103.9]``), the rule is:
+
+    * integer images (uint8, ...) are used as they are;
+    * bool images become uint8 0 / 255;
+    * float images whose values all lie in [0, 1] are taken as [0, 1] images and multiplied by
+      255 (float32). So a float image on the 0-255 scale whose maximum is at most 1 (an
+      all-but-black image) is scaled too;
+    * float images with values in [0, 255] and a maximum of at least 2 are used as they are;
+    * any other float image (a negative value, e.g. an image already mean-subtracted; a value
+      above 255; a maximum between 1 and 2, which fits neither scale) is refused, as are NaN
+      and infinite values.
+
+    With a ``MEAN_PIXEL`` whose values all lie in [-1, 1] (a model trained on [0, 1] images),
+    float and integer images are used as they are, bool images become float32 0 / 1, and only
+    NaN and infinite values are refused.
+
+    Args:
+        image: [H, W, C] array.
+        config: a ``Config`` (``MEAN_PIXEL`` is used).
+        name: how error messages name the image (e.g. ``"images[2]"``).
+
+    Returns:
+        The image (the same array when nothing changes); float32 when a float or, on the unit
+        scale, a bool image was converted.
+
+    Raises:
+        ValueError: a non-numeric dtype, NaN / infinite values, or a float range that fits
+            neither [0, 1] nor [0, 255]; the message names the image, its dtype and its range,
+            and the fix.
+    """
+    image = np.asarray(image)
+    unit_scale = float(np.max(np.abs(np.asarray(config.MEAN_PIXEL, dtype=np.float64)))) <= 1
+    kind = image.dtype.kind
+    if kind == "b":
+        return image.astype(np.float32) if unit_scale else image.astype(np.uint8) * np.uint8(255)
+    if kind in "ui":
+        return image
+    if kind != "f":
+        raise ValueError(f"{name} has dtype {image.dtype}; images must be numeric arrays (uint8 "
+                         "RGB 0-255, or float in [0, 1] or [0, 255])")
+    if image.size == 0:
+        return image
+    lo, hi = float(np.min(image)), float(np.max(image))
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        bad = int(np.count_nonzero(~np.isfinite(image)))
+        raise ValueError(f"{name} ({image.dtype}) has {bad} NaN or infinite value(s); replace "
+                         "them (e.g. np.nan_to_num) before detection or training")
+    if unit_scale:
+        return image
+    if lo >= 0 and hi <= 1:
+        return image.astype(np.float32) * np.float32(255)
+    if lo >= 0 and 2 <= hi <= 255:
+        return image
+    if lo < 0:
+        why = ("has negative values: pass raw pixels, not an image already mean-subtracted "
+               "(mold_image) or normalized to [-1, 1]")
+    elif hi > 255:
+        why = "exceeds 255: scale it to [0, 255] (or clip it, np.clip(image, 0, 255))"
+    else:
+        why = ("fits neither a [0, 1] image (maximum at most 1) nor a [0, 255] one (maximum at "
+               "least 2); clip a [0, 1] image that overshoots with np.clip(image, 0, 1)")
+    raise ValueError(f"{name} is a {image.dtype} image with values in [{lo:.6g}, {hi:.6g}], "
+                     f"which {why}. The model takes RGB on the 0-255 scale of "
+                     "config.MEAN_PIXEL: uint8, or float in [0, 1] (multiplied by 255) or in "
+                     "[0, 255]")
+
+
 # Pillow modes whose pixels are read as they are (then ``to_rgb``): RGB, RGBA (alpha dropped),
 # 8-bit grayscale, 16-bit grayscale (scaled by ``to_rgb``), 32-bit integer and float grayscale.
 _PLAIN_MODES = ("RGB", "RGBA", "L", "I;16", "I;16L", "I;16B", "I;16N", "I", "F")

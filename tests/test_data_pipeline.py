@@ -198,6 +198,38 @@ def test_load_image_gt_drops_empty_masks_with_warning(coco_ds, config, caplog):
     assert "1 that vanished when the image was resized" in text
 
 
+def test_load_image_gt_scales_float_unit_images_and_refuses_nan(coco_ds, config, caplog):
+    class UnitFloat(CocoTinyDataset):
+        """load_image returns float [0, 1] images (e.g. skimage.img_as_float); image 1 has NaNs."""
+
+        def load_image(self, image_id):
+            image = super().load_image(image_id) / 255.0
+            if image_id == 1:
+                image[:10, :10] = np.nan
+            return image
+
+    ds = UnitFloat().load(coco_ds.coco, limit=3)
+    ds.prepare()
+    reference = load_image_gt(coco_ds, config, 0)
+    image, meta, class_ids, bbox, mask = load_image_gt(ds, config, 0)
+    assert image.dtype == np.float32 and image.max() > 200  # 0-255, not a black image
+    # The uint8 path truncates after resizing; the float one keeps the fraction.
+    np.testing.assert_allclose(image, reference[0], atol=1.0 + 1e-3)
+    np.testing.assert_array_equal(class_ids, reference[2])
+    np.testing.assert_array_equal(mask, reference[4])
+    with pytest.raises(ValueError, match=r"image 1 .*NaN"):
+        load_image_gt(ds, config, 1)
+    # The training loader skips the NaN image, names it and counts it.
+    loader = TrainingExampleLoader(ds, config, seed=0)
+    with caplog.at_level(logging.WARNING, logger="mrcnn"):
+        examples = [loader(i) for i in range(3)]
+    assert examples[1] is None and examples[0] is not None and examples[2] is not None
+    assert loader.skipped.count == 1 and "NaN" in loader.skipped.reasons[1]
+    assert ds.image_info[1]["path"] in caplog.text
+    np.testing.assert_allclose(examples[0]["input_image"],
+                               mold_image(reference[0], config), atol=1.0 + 1e-3)
+
+
 def test_load_image_gt_crop_mode_is_a_real_crop_and_seedable():
     ds = NucleusDataset().load(_nucleus_names("360x360", 2))
     ds.prepare()

@@ -12,7 +12,8 @@ import skimage.transform
 from PIL import Image
 
 from mrcnn.config import Config
-from mrcnn.image import mold_image, read_image, resize, resize_image, unmold_image
+from mrcnn.image import (mold_image, read_image, resize, resize_image, to_pixel_range,
+                         unmold_image)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from local_http import serve  # noqa: E402
@@ -276,3 +277,57 @@ def test_read_image_from_a_url_and_errors_name_the_file(photo, tmp_path):
         read_image(tmp_path / "notes.jpg")
     with pytest.raises(FileNotFoundError, match="nope.png"):
         read_image(tmp_path / "nope.png")
+
+
+# ------------------------------------------------------------------------------------------------
+# to_pixel_range: float, bool and non-finite images
+def test_float_unit_images_are_scaled_and_0_255_ones_kept(photo):
+    config = _Cfg()
+    unit = photo / 255.0  # float64 in [0, 1]
+    scaled = to_pixel_range(unit, config)
+    assert scaled.dtype == np.float32
+    np.testing.assert_allclose(scaled, photo, atol=1e-3)
+    assert to_pixel_range(unit.astype(np.float16), config).max() == pytest.approx(photo.max(),
+                                                                                   abs=0.2)
+    as_float = photo.astype(np.float32)
+    assert to_pixel_range(as_float, config) is as_float  # [0, 255], maximum >= 2: as it is
+    assert to_pixel_range(photo, config) is photo  # uint8: as it is
+    # The mean subtracted afterwards is then the right one for both.
+    np.testing.assert_allclose(mold_image(scaled, config), mold_image(photo, config), atol=1e-3)
+
+
+def test_bool_images_become_0_255(photo):
+    binary = photo[..., 0] > 127
+    out = to_pixel_range(np.dstack([binary] * 3), _Cfg())
+    assert out.dtype == np.uint8
+    np.testing.assert_array_equal(out, np.dstack([np.where(binary, 255, 0)] * 3))
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda p: np.where(p > 250, np.nan, p / 255.0), r"NaN or infinite"),
+    (lambda p: np.where(p > 250, np.inf, p.astype(np.float32)), r"NaN or infinite"),
+    (lambda p: mold_image(p, _Cfg()), r"negative values.*mean-subtracted"),
+    (lambda p: p * 257.0, r"exceeds 255"),
+    (lambda p: p / 255.0 * 1.02, r"neither a \[0, 1\] image"),
+    (lambda p: p.astype(np.complex64), r"complex64"),
+])
+def test_float_images_of_no_clear_range_are_refused(photo, make, message):
+    image = make(photo)
+    with pytest.raises(ValueError, match=message) as info:
+        to_pixel_range(image, _Cfg(), "images[3]")
+    text = str(info.value)
+    assert "images[3]" in text and str(image.dtype) in text
+    if "values in" in text:  # the range found is named
+        assert f"{float(np.nanmin(image)):.6g}" in text
+
+
+def test_unit_scale_mean_pixel_keeps_float_images():
+    class UnitMean(Config):
+        NAME = "unit"
+        MEAN_PIXEL = np.array([0.485, 0.456, 0.406])
+
+    image = np.linspace(0, 1, 3 * 4 * 3).reshape(3, 4, 3)
+    assert to_pixel_range(image, UnitMean()) is image
+    assert to_pixel_range(image > 0.5, UnitMean()).max() == 1.0
+    with pytest.raises(ValueError, match="NaN"):
+        to_pixel_range(np.full((2, 2, 3), np.nan), UnitMean())
