@@ -565,6 +565,51 @@ def test_skipped_images_are_counted_and_logged(coco, config, caplog):
         assert ds.image_info[i]["path"] in caplog.text
 
 
+class BadClassCoco(CocoTinyDataset):
+    """``load_mask`` of the images in ``bad`` (image id -> class id) gives its first instance
+    that class id instead of the real one."""
+
+    bad = {}
+
+    def load_mask(self, image_id):
+        mask, ids = super().load_mask(image_id)
+        if image_id in self.bad:
+            ids = ids.copy()
+            ids[0] = self.bad[image_id]
+        return mask, ids
+
+
+def test_class_ids_outside_the_classes_name_the_image_and_skip_it(coco, config, caplog):
+    ds = BadClassCoco().load(coco, limit=4)
+    ds.prepare()
+    assert ds.num_classes == config.NUM_CLASSES == 81
+    for value in (81, 0, -81, 1000):
+        ds.bad = {2: value}
+        with pytest.raises(ValueError, match=rf"image 2 .*class id\(s\) \[{value}\] outside "
+                                             r"1\.\.80"):
+            load_image_gt(ds, config, 2)
+    ds.bad = {2: -3}  # a crowd of class 3: fine
+    assert -3 in load_image_gt(ds, config, 2)[2]
+
+    ds.bad = {2: 81}
+    loader = TrainingExampleLoader(ds, config, seed=0)
+    with caplog.at_level(logging.WARNING, logger="mrcnn"):
+        examples = [loader(i) for i in range(4)]
+    assert [e is None for e in examples] == [False, False, True, False]
+    assert loader.skipped.count == 1 and loader.skipped.successes == 3
+    assert "outside 1..80" in loader.skipped.reasons[2]
+    assert ds.image_info[2]["path"] in caplog.text and "[81]" in caplog.text
+    for e in examples[:2] + examples[3:]:
+        assert e["input_gt_class_ids"].max() <= 80
+
+    # Every image bad: an error with the reasons, not a crash deep in TensorFlow.
+    ds.bad = {i: 200 for i in range(4)}
+    loader = TrainingExampleLoader(ds, config, seed=0)
+    assert [loader(i) for i in range(3)] == [None] * 3
+    with pytest.raises(RuntimeError, match=r"All 4 images(.|\n)*outside 1\.\.80"):
+        loader(3)
+
+
 def _run_with_timeout(fn, seconds=60):
     outcome = {}
 
