@@ -144,7 +144,9 @@ class MaskRCNN:
             no_augmentation_sources: dataset sources whose images are not augmented.
 
         Checkpoints go to ``self.checkpoint_path`` every epoch; TensorBoard logs to
-        ``self.log_dir``. Raises ``FloatingPointError`` when a loss becomes NaN or infinite.
+        ``self.log_dir``. Raises ``FloatingPointError`` when a loss becomes NaN or infinite,
+        and ``ValueError`` before any data is loaded when ``learning_rate`` is not a number
+        > 0 or a configuration value breaks its rule (``Config.validate``).
         """
         return training.train(self, train_dataset, val_dataset, learning_rate, epochs, layers,
                               augmentation=augmentation, custom_callbacks=custom_callbacks,
