@@ -11,8 +11,10 @@ Subclass ``Config``, override class attributes, then instantiate::
     config.display()
 
 Every attribute and default of Matterport's ``Config`` is kept. Unlike the original, values that
-cannot work raise a ``ValueError`` at construction time that names the attribute and the rule.
-Call ``validate(mode)`` for the checks that depend on the mode (``MaskRCNN`` calls it).
+cannot work raise a ``ValueError`` at construction time that names the attribute and the rule;
+every numeric attribute has a type and range rule (``NUMERIC_RULES``, e.g. ``IMAGE_MAX_DIM``
+an integer >= 1, so ``'512'`` is refused). Call ``validate(mode)`` for the checks that depend on
+the mode (``MaskRCNN`` calls it; it also checks every value again).
 """
 
 
