@@ -116,13 +116,12 @@ def make_config(name, min_confidence, batch_size):
 def detect(args):
     """Runs detection for parsed arguments; returns the exit status (0, or 1 if an image failed)."""
     import numpy as np
-    import skimage.io
     from tqdm.auto import tqdm
 
     import mrcnn.model as modellib
     from mrcnn import rendering
     from mrcnn.evaluation import detections_to_coco_results
-    from mrcnn.image import to_rgb
+    from mrcnn.image import read_image
 
     class_names, category_ids = CONFIGS[args.config]
     config = make_config(args.config, args.min_confidence, args.batch_size)
@@ -142,7 +141,7 @@ def detect(args):
             batch, images = [], []
             for path in paths[start:start + args.batch_size]:
                 try:
-                    images.append(to_rgb(skimage.io.imread(path)))
+                    images.append(read_image(path))
                     batch.append(path)
                 except Exception as e:  # noqa: BLE001 - reported, the other images go on
                     failed += 1

@@ -11,12 +11,121 @@ Subclass ``Config``, override class attributes, then instantiate::
     config.display()
 
 Every attribute and default of Matterport's ``Config`` is kept. Unlike the original, values that
-cannot work raise a ``ValueError`` at construction time that names the attribute and the rule.
-Call ``validate(mode)`` for the checks that depend on the mode (``MaskRCNN`` calls it).
+cannot work raise a ``ValueError`` at construction time that names the attribute and the rule;
+every numeric attribute has a type and range rule (``NUMERIC_RULES``, e.g. ``IMAGE_MAX_DIM``
+an integer >= 1, so ``'512'`` is refused). Call ``validate(mode)`` for the checks that depend on
+the mode (``MaskRCNN`` calls it; it also checks every value again).
 """
 
 
+import math
+import numbers
+import re
+
 import numpy as np
+
+_RANGE_RE = re.compile(r"^\s*([\[(])\s*([-+.\w]+)\s*,\s*([-+.\w]+)\s*([\])])\s*$")
+
+
+def _in_range(value, spec):
+    """Whether ``value`` lies in ``spec``: ">= a", "> a" or an interval "[a, b]", "(a, b]", ..."""
+    if spec.startswith(">="):
+        return value >= float(spec[2:])
+    if spec.startswith(">"):
+        return value > float(spec[1:])
+    opening, low, high, closing = _RANGE_RE.match(spec).groups()
+    low, high = float(low), float(high)
+    above = value >= low if opening == "[" else value > low
+    below = value <= high if closing == "]" else value < high
+    return above and below
+
+
+def _scalar(value):
+    """A 0-d NumPy array -> its item; anything else unchanged."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        return value.item()
+    return value
+
+
+def check_number(name, value, kind="number", spec=None, allow_none=False):
+    """Checks one numeric value against a type and range rule; the rules of ``Config``.
+
+    Args:
+        name: how the message names the value (e.g. ``"MyConfig.LEARNING_RATE"``).
+        value: the value. Python and NumPy numbers are accepted; bools are not numbers here;
+            NaN and infinite values never pass.
+        kind: ``"int"`` (an integer) or ``"number"`` (an integer or a float).
+        spec: the range: ``">= a"``, ``"> a"``, or an interval such as ``"[0, 1)"``; None for
+            any finite value.
+        allow_none: None is accepted too.
+
+    Raises:
+        ValueError: ``"<name> = <value>: must be <kind> <spec>"``, with the type named when the
+            value is not a number at all (e.g. the string ``'512'``).
+    """
+    value = _scalar(value)
+    if value is None and allow_none:
+        return
+    noun = "an integer" if kind == "int" else "a number"
+    rule = f"must be {noun}" + (f" {spec}" if spec and spec[0] in "<>" else
+                                f" in {spec}" if spec else "")
+    if allow_none:
+        rule = rule.replace("must be ", "must be None or ", 1)
+    shown = repr(value.item() if isinstance(value, np.generic) else value)
+    types = (numbers.Integral,) if kind == "int" else (numbers.Real,)
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, types):
+        hint = " (write the number without quotes)" if isinstance(value, str) else ""
+        raise ValueError(f"{name} = {shown}: {rule}, not a {type(value).__name__}{hint}")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} = {shown}: {rule}, not NaN or infinite")
+    if spec and not _in_range(value, spec):
+        raise ValueError(f"{name} = {shown}: {rule}")
+
+
+# Type and range of every numeric attribute: name -> (kind, range, None allowed). Kinds: "int",
+# "number", and "ints" / "numbers" for lists, tuples or arrays checked element by element.
+NUMERIC_RULES = {
+    "GPU_COUNT": ("int", ">= 1", False),
+    "IMAGES_PER_GPU": ("int", ">= 1", False),
+    "STEPS_PER_EPOCH": ("int", ">= 1", False),
+    "VALIDATION_STEPS": ("int", ">= 1", False),
+    "BACKBONE_STRIDES": ("ints", ">= 1", False),
+    "FPN_CLASSIF_FC_LAYERS_SIZE": ("int", ">= 1", False),
+    "TOP_DOWN_PYRAMID_SIZE": ("int", ">= 1", False),
+    "NUM_CLASSES": ("int", ">= 1", False),
+    "RPN_ANCHOR_SCALES": ("numbers", "> 0", False),
+    "RPN_ANCHOR_RATIOS": ("numbers", "> 0", False),
+    "RPN_ANCHOR_STRIDE": ("int", ">= 1", False),
+    "RPN_NMS_THRESHOLD": ("number", "(0, 1]", False),
+    "RPN_TRAIN_ANCHORS_PER_IMAGE": ("int", ">= 1", False),
+    "PRE_NMS_LIMIT": ("int", ">= 1", False),
+    "POST_NMS_ROIS_TRAINING": ("int", ">= 1", False),
+    "POST_NMS_ROIS_INFERENCE": ("int", ">= 1", False),
+    "MINI_MASK_SHAPE": ("ints", ">= 1", False),
+    "IMAGE_MIN_DIM": ("int", ">= 0", True),  # 0 / None: no upscaling ("square" mode)
+    "IMAGE_MAX_DIM": ("int", ">= 1", False),
+    "IMAGE_MIN_SCALE": ("number", ">= 0", True),  # 0 / None: off
+    "IMAGE_CHANNEL_COUNT": ("int", ">= 1", False),
+    "MEAN_PIXEL": ("numbers", None, False),
+    "TRAIN_ROIS_PER_IMAGE": ("int", ">= 1", False),
+    "ROI_POSITIVE_RATIO": ("number", "(0, 1]", False),
+    "POOL_SIZE": ("int", ">= 1", False),
+    "MASK_POOL_SIZE": ("int", ">= 1", False),
+    "MASK_SHAPE": ("ints", ">= 1", False),
+    "MAX_GT_INSTANCES": ("int", ">= 1", False),
+    "RPN_BBOX_STD_DEV": ("numbers", "> 0", False),
+    "BBOX_STD_DEV": ("numbers", "> 0", False),
+    "DETECTION_MAX_INSTANCES": ("int", ">= 1", False),
+    "DETECTION_MIN_CONFIDENCE": ("number", "[0, 1]", False),  # 0 turns the filter off
+    "DETECTION_NMS_THRESHOLD": ("number", "(0, 1]", False),
+    "LEARNING_RATE": ("number", "> 0", False),
+    "LEARNING_MOMENTUM": ("number", "[0, 1)", False),
+    "WEIGHT_DECAY": ("number", ">= 0", False),
+    "GRADIENT_CLIP_NORM": ("number", "> 0", True),  # None: no clipping
+}
+
+# Attributes that must be True or False (NumPy bools too); TRAIN_BN may also be None.
+BOOL_ATTRIBUTES = ("USE_MINI_MASK", "USE_RPN_ROIS")
 
 
 class Config:
@@ -106,6 +215,7 @@ class Config:
         Raises:
             ValueError: an attribute has a value that cannot work; the message names it and the rule.
         """
+        self._check_numbers()
         self.BATCH_SIZE = self.IMAGES_PER_GPU * self.GPU_COUNT
         if self.IMAGE_RESIZE_MODE == "crop":
             self.IMAGE_SHAPE = np.array([self.IMAGE_MIN_DIM, self.IMAGE_MIN_DIM,
@@ -119,18 +229,42 @@ class Config:
         self._validate_static()
 
     # ------------------------------------------------------------------------------------------
+    def _check_numbers(self):
+        """The type and range rules of ``NUMERIC_RULES``, ``BOOL_ATTRIBUTES`` and
+        ``LOSS_WEIGHTS``, checked before any derived value is computed."""
+        cls = type(self).__name__
+        for attr, (kind, spec, allow_none) in NUMERIC_RULES.items():
+            value = getattr(self, attr)
+            name = f"{cls}.{attr}"
+            if kind in ("int", "number"):
+                check_number(name, value, kind, spec, allow_none)
+                continue
+            if isinstance(value, (str, bytes, dict)) or not np.iterable(value) or \
+                    np.ndim(value) != 1:
+                noun = "integers" if kind == "ints" else "numbers"
+                raise ValueError(f"{name} = {value!r}: must be a list, tuple or 1-D array of "
+                                 f"{noun}" + (f" {spec}" if spec else ""))
+            for i, element in enumerate(value):
+                check_number(f"{name}[{i}]", element, kind[:-1], spec)
+        for attr in BOOL_ATTRIBUTES:
+            value = getattr(self, attr)
+            if not isinstance(value, (bool, np.bool_)):
+                raise ValueError(f"{cls}.{attr} = {value!r}: must be True or False")
+        weights = self.LOSS_WEIGHTS
+        if not isinstance(weights, dict):
+            raise ValueError(f"{cls}.LOSS_WEIGHTS = {weights!r}: must be a dict of loss name -> "
+                             f"weight, with the keys {sorted(Config.LOSS_WEIGHTS)}")
+        unknown = sorted(set(weights) - set(Config.LOSS_WEIGHTS), key=str)
+        if unknown:
+            raise ValueError(f"{cls}.LOSS_WEIGHTS has unknown loss names {unknown}; the losses "
+                             f"are {sorted(Config.LOSS_WEIGHTS)}")
+        for key, value in weights.items():
+            check_number(f"{cls}.LOSS_WEIGHTS[{key!r}]", value, "number", ">= 0")
+
     def _validate_static(self):
         def fail(attr, rule):
             raise ValueError(f"{type(self).__name__}.{attr} = {getattr(self, attr)!r}: {rule}")
 
-        for attr in ("GPU_COUNT", "IMAGES_PER_GPU", "NUM_CLASSES", "IMAGE_CHANNEL_COUNT",
-                     "POOL_SIZE", "MASK_POOL_SIZE", "DETECTION_MAX_INSTANCES",
-                     "POST_NMS_ROIS_TRAINING", "POST_NMS_ROIS_INFERENCE", "PRE_NMS_LIMIT",
-                     "TRAIN_ROIS_PER_IMAGE", "MAX_GT_INSTANCES", "RPN_TRAIN_ANCHORS_PER_IMAGE",
-                     "RPN_ANCHOR_STRIDE", "TOP_DOWN_PYRAMID_SIZE", "FPN_CLASSIF_FC_LAYERS_SIZE"):
-            value = getattr(self, attr)
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                fail(attr, "must be a positive integer")
         if callable(self.BACKBONE):
             if not callable(self.COMPUTE_BACKBONE_SHAPE):
                 raise ValueError(
@@ -144,7 +278,7 @@ class Config:
         if len(self.RPN_ANCHOR_SCALES) != n_levels:
             fail("RPN_ANCHOR_SCALES", f"must have one scale per pyramid level ({n_levels} levels, "
                  f"BACKBONE_STRIDES = {list(self.BACKBONE_STRIDES)})")
-        if len(self.RPN_ANCHOR_RATIOS) < 1 or any(r <= 0 for r in self.RPN_ANCHOR_RATIOS):
+        if len(self.RPN_ANCHOR_RATIOS) < 1:
             fail("RPN_ANCHOR_RATIOS", "must be a non-empty list of positive width/height ratios")
         if self.IMAGE_RESIZE_MODE not in ("none", "square", "pad64", "crop"):
             fail("IMAGE_RESIZE_MODE", 'must be one of "none", "square", "pad64", "crop"')
@@ -164,19 +298,11 @@ class Config:
         if list(self.MASK_SHAPE) != [2 * self.MASK_POOL_SIZE] * 2:
             fail("MASK_SHAPE", f"must be [2 * MASK_POOL_SIZE] * 2 = {[2 * self.MASK_POOL_SIZE] * 2}"
                  " (the mask head ends in one stride-2 transposed convolution)")
-        if len(self.MINI_MASK_SHAPE) != 2 or min(self.MINI_MASK_SHAPE) < 1:
+        if len(self.MINI_MASK_SHAPE) != 2:
             fail("MINI_MASK_SHAPE", "must be a (height, width) pair of positive integers")
         for attr in ("RPN_BBOX_STD_DEV", "BBOX_STD_DEV"):
-            std = np.asarray(getattr(self, attr), dtype=float).reshape(-1)
-            if std.shape != (4,) or np.any(std <= 0):
+            if len(getattr(self, attr)) != 4:
                 fail(attr, "must be 4 positive numbers (dy, dx, dh, dw)")
-        if not 0 < self.ROI_POSITIVE_RATIO <= 1:
-            fail("ROI_POSITIVE_RATIO", "must be in (0, 1]")
-        for attr in ("RPN_NMS_THRESHOLD", "DETECTION_NMS_THRESHOLD"):
-            if not 0 < getattr(self, attr) <= 1:
-                fail(attr, "must be an IoU threshold in (0, 1]")
-        if not 0 <= self.DETECTION_MIN_CONFIDENCE <= 1:
-            fail("DETECTION_MIN_CONFIDENCE", "must be in [0, 1] (0 turns the filter off)")
         if self.TRAIN_BN not in (True, False, None):
             fail("TRAIN_BN", "must be True, False or None")
         missing = set(Config.LOSS_WEIGHTS) - set(self.LOSS_WEIGHTS)
@@ -184,13 +310,25 @@ class Config:
             fail("LOSS_WEIGHTS", f"lacks {sorted(missing)}")
 
     def validate(self, mode):
-        """Checks that depend on the model mode ("training" or "inference").
+        """Checks every value again (attributes may have been changed on the instance), then
+        those that depend on the model mode ("training" or "inference"). ``MaskRCNN`` calls it.
+
+        Every numeric attribute has a type and range rule (``NUMERIC_RULES``): e.g.
+        ``IMAGE_MAX_DIM`` an integer >= 1 (a multiple of 64 in "square" mode),
+        ``DETECTION_MIN_CONFIDENCE`` a number in [0, 1], ``LEARNING_RATE`` > 0,
+        ``LEARNING_MOMENTUM`` in [0, 1), ``GRADIENT_CLIP_NORM`` > 0 or None, ``STEPS_PER_EPOCH``
+        an integer >= 1; lists (``BACKBONE_STRIDES``, ``MEAN_PIXEL``, ...) element by element;
+        ``LOSS_WEIGHTS`` values >= 0. Python and NumPy numbers are accepted; bools, strings
+        (``'512'``), NaN and infinite values are not.
 
         Raises:
-            ValueError: the mode is unknown, or the image size does not fit it.
+            ValueError: the mode is unknown, a value breaks its rule (the message names the
+                attribute, the value and the rule), or the image size does not fit the mode.
         """
         if mode not in ("training", "inference"):
             raise ValueError(f'mode must be "training" or "inference", not {mode!r}')
+        self._check_numbers()
+        self._validate_static()
         if self.NUM_CLASSES < 2:
             raise ValueError(
                 f"{type(self).__name__}.NUM_CLASSES = {self.NUM_CLASSES}: a model needs at least 2 "

@@ -22,7 +22,7 @@ from mrcnn.anchors import get_anchors
 from mrcnn.augmentation import augment as _augment
 from mrcnn.augmentation import augmentation_kind
 from mrcnn.boxes import box_refinement, compute_overlaps, extract_bboxes
-from mrcnn.image import mold_image, resize, resize_image
+from mrcnn.image import mold_image, resize, resize_image, to_pixel_range
 from mrcnn.image_meta import compose_image_meta
 from mrcnn.masks import expand_mask, minimize_mask, resize_mask
 
@@ -96,9 +96,12 @@ def load_image_gt(dataset, config, image_id, augment=False, augmentation=None,
     """Loads an image and its ground truth, resized and augmented for training (Matterport
     ``model.load_image_gt``).
 
-    Steps: ``dataset.load_image`` and ``dataset.load_mask``; ``resize_image`` with the config's
-    ``IMAGE_MIN_DIM``, ``IMAGE_MIN_SCALE``, ``IMAGE_MAX_DIM``, ``IMAGE_RESIZE_MODE`` and
-    ``resize_mask`` with the same scale/padding/crop; the deprecated 50 % horizontal flip if
+    Steps: ``dataset.load_image``, its pixel values put on the 0-255 scale or refused
+    (``mrcnn.image.to_pixel_range``: float images in [0, 1] are multiplied by 255, bool images
+    become 0 / 255, NaN and ambiguous float ranges raise), and ``dataset.load_mask``;
+    ``resize_image`` with the config's ``IMAGE_MIN_DIM``, ``IMAGE_MIN_SCALE``,
+    ``IMAGE_MAX_DIM``, ``IMAGE_RESIZE_MODE`` and ``resize_mask`` with the same
+    scale/padding/crop; the deprecated 50 % horizontal flip if
     ``augment``; ``augmentation.augment`` if ``augmentation``; instances whose mask is empty (or
     whose box has zero height or width) are dropped with their class ids; boxes are computed from
     the masks (``extract_bboxes``; boxes the dataset may hold are ignored); mini masks if
@@ -121,7 +124,8 @@ def load_image_gt(dataset, config, image_id, augment=False, augmentation=None,
             the crop Python's ``random`` and the augmentation its own random state.
 
     Returns:
-        image: [H, W, C] resized image, dtype of ``load_image`` (uint8 for usual files).
+        image: [H, W, C] resized image, dtype of ``load_image`` (uint8 for usual files;
+            float32 for a float [0, 1] image, scaled to [0, 255]; uint8 for a bool one).
         image_meta: float64 [12 + dataset.num_classes] (``compose_image_meta``; active class ids
             are 1 for the classes of the image's source).
         class_ids: int32 [N] (negative = crowd).
@@ -130,8 +134,11 @@ def load_image_gt(dataset, config, image_id, augment=False, augmentation=None,
             ``use_mini_mask``.
 
     Raises:
-        ValueError: ``load_mask`` returned masks whose size differs from the image's or whose
-            count differs from the class ids'; the augmentation changed the image size.
+        ValueError: ``load_image`` returned NaN / infinite values or a float range that fits
+            neither [0, 1] nor [0, 255]; ``load_mask`` returned masks whose size differs from
+            the image's or whose count differs from the class ids', or a class id that is not
+            an integer in ``1 .. dataset.num_classes - 1`` (or its negative, for a crowd); the
+            augmentation changed the image size.
         Any error of ``load_image`` / ``load_mask``.
     """
     if augment:
@@ -141,12 +148,36 @@ def load_image_gt(dataset, config, image_id, augment=False, augmentation=None,
     return _load_image_gt(dataset, config, image_id, augment, augmentation, use_mini_mask, rng)
 
 
+def _checked_class_ids(dataset, image_id, class_ids):
+    """``load_mask``'s class ids as int32 [N], or a ValueError naming the image when one is not
+    an integer in 1 .. num_classes - 1 (or its negative, Matterport's crowd marker)."""
+    raw = np.asarray(class_ids).reshape(-1)
+    if raw.size and (raw.dtype.kind not in "biuf"
+                     or (raw.dtype.kind == "f" and not np.all(np.mod(raw, 1) == 0))):
+        raise ValueError(f"load_mask of {_image_name(dataset, image_id)} returned class ids "
+                         f"{raw[:10].tolist()} ({raw.dtype}); they must be integers (int32 [N])")
+    ids = raw.astype(np.int64)
+    num_classes = int(dataset.num_classes)
+    bad = (ids == 0) | (np.abs(ids) >= num_classes)
+    if bad.any():
+        values = sorted({int(v) for v in ids[bad]})
+        raise ValueError(
+            f"load_mask of {_image_name(dataset, image_id)} returned class id(s) {values[:10]} "
+            f"outside 1..{num_classes - 1}: the dataset has {num_classes} classes including BG "
+            f"(0), so instance class ids must be 1..{num_classes - 1} (negative for crowds); "
+            "add the class with add_class() and call prepare(), or fix load_mask")
+    return ids.astype(np.int32)
+
+
 def _load_image_gt(dataset, config, image_id, flip, augmentation, use_mini_mask, rng):
     image = dataset.load_image(image_id)
-    image = np.asarray(image)
+    try:
+        image = to_pixel_range(image, config, "the image of load_image")
+    except ValueError as e:
+        raise ValueError(f"{_image_name(dataset, image_id)}: {e}") from None
     mask, class_ids = dataset.load_mask(image_id)
     mask = np.asarray(mask)
-    class_ids = np.asarray(class_ids).reshape(-1).astype(np.int32)
+    class_ids = _checked_class_ids(dataset, image_id, class_ids)
     if mask.ndim == 3 and mask.shape[-1] == 0 and class_ids.size == 0:
         mask = np.zeros(image.shape[:2] + (0,), dtype=bool)
     if mask.ndim != 3 or mask.shape[:2] != image.shape[:2]:
@@ -569,8 +600,10 @@ class TrainingExampleLoader:
     (``build_dataset`` passes a per-element random key from a seeded stream) or taken from an
     internal thread-safe call counter.
 
-    Skipped images (``load_image``/``load_mask``/augmentation raised, the result does not have
-    ``IMAGE_SHAPE``, or no instance with a class id > 0 is left) make the call return None; the
+    Skipped images (``load_image``/``load_mask``/augmentation raised, ``load_mask`` returned a
+    class id outside ``1 .. NUM_CLASSES - 1`` (negative for crowds) or ``load_image`` pixel
+    values that ``to_pixel_range`` refuses, the result does not have ``IMAGE_SHAPE``, or no
+    instance with a class id > 0 is left) make the call return None; the
     first skip of each image is logged as a warning naming the image and the reason (later ones at
     DEBUG level) and every skip is counted in ``loader.skipped`` (``SkippedImages``). When every
     image of the dataset has failed and none has succeeded, the call raises ``RuntimeError`` with

@@ -19,7 +19,7 @@ import logging
 
 import numpy as np
 
-from mrcnn.image import to_rgb
+from mrcnn.image import read_image
 
 logger = logging.getLogger("mrcnn")
 
@@ -108,21 +108,27 @@ class Dataset:
         return self.image_info[image_id]["path"]
 
     def load_image(self, image_id):
-        """Loads the image as [H, W, 3] RGB (uint8 for 8-bit files).
+        """Loads the image as [H, W, 3] RGB (uint8 for 8-bit and 16-bit files).
 
-        Grayscale images are converted to RGB and an alpha channel is dropped, as in the
-        original; 16-bit images are scaled to uint8 (see ``mrcnn.image.to_rgb``).
+        Reads ``image_info[image_id]["path"]`` with ``mrcnn.image.read_image`` (Pillow): CMYK
+        and YCCK JPEGs, palette, ``LA`` and 1-bit images are converted to RGB, grayscale is
+        repeated over 3 channels and an alpha channel is dropped, as in the original; 16-bit
+        grayscale is scaled to uint8 (see ``mrcnn.image.to_rgb``). No EXIF rotation is applied.
 
         Raises:
-            OSError / ValueError: the file cannot be read (the message names the path).
+            OSError: the file cannot be read (``FileNotFoundError`` if missing); the message
+                names the path and the image id.
+            ValueError: the image cannot be converted to RGB (the message names the path).
         """
-        import skimage.io
         path = self.image_info[image_id]["path"]
         try:
-            image = skimage.io.imread(path)
-        except Exception as e:  # noqa: BLE001 - re-raised with the path
+            return read_image(path)
+        except OSError as e:
+            raise type(e)(f"{e} (image_id {image_id})") from e
+        except ValueError:
+            raise
+        except Exception as e:  # noqa: BLE001 - e.g. a path of the wrong type; re-raised
             raise OSError(f"Cannot read image {path!r} (image_id {image_id}): {e}") from e
-        return to_rgb(image)
 
     def load_mask(self, image_id):
         """Instance masks of the image: (bool [H, W, N], int32 [N] class ids).

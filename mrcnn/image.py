@@ -1,16 +1,21 @@
 """Image conversion, resizing and normalisation (NumPy).
 
 Mirrors Matterport's ``utils.resize``, ``utils.resize_image``, ``model.mold_image`` and
-``model.unmold_image``; adds ``to_rgb`` for grayscale, RGBA and 16-bit input.
+``model.unmold_image``; adds ``read_image`` (image files to RGB, on Pillow) and ``to_rgb`` for
+grayscale, RGBA and 16-bit arrays.
 
 Images are [H, W, C] arrays (rows, columns, channels). Windows are pixel boxes
 (y1, x1, y2, x2) with exclusive y2/x2.
 """
 
+import io
+import os
 import random
+import urllib.request
 
 import numpy as np
 import skimage.transform
+from PIL import Image
 
 RESIZE_MODES = ("none", "square", "pad64", "crop")
 
@@ -45,6 +50,145 @@ def to_rgb(image):
     elif image.shape[-1] == 4:
         image = image[..., :3]
     return image
+
+
+def to_pixel_range(image, config, name="image"):
+    """Puts an image's values on the pixel scale of ``config.MEAN_PIXEL``, or refuses them.
+
+    ``detect()`` and ``load_image_gt`` call it on every input image (after ``to_rgb``), before
+    the mean pixel is subtracted. With a ``MEAN_PIXEL`` on the 0-255 scale (any value above 1,
+    as the default ``[123.7, 116.8, 103.9]``), the rule is:
+
+    * integer images (uint8, ...) are used as they are;
+    * bool images become uint8 0 / 255;
+    * float images whose values all lie in [0, 1] are taken as [0, 1] images and multiplied by
+      255 (float32). So a float image on the 0-255 scale whose maximum is at most 1 (an
+      all-but-black image) is scaled too;
+    * float images with values in [0, 255] and a maximum of at least 2 are used as they are;
+    * any other float image (a negative value, e.g. an image already mean-subtracted; a value
+      above 255; a maximum between 1 and 2, which fits neither scale) is refused, as are NaN
+      and infinite values.
+
+    With a ``MEAN_PIXEL`` whose values all lie in [-1, 1] (a model trained on [0, 1] images),
+    float and integer images are used as they are, bool images become float32 0 / 1, and only
+    NaN and infinite values are refused.
+
+    Args:
+        image: [H, W, C] array.
+        config: a ``Config`` (``MEAN_PIXEL`` is used).
+        name: how error messages name the image (e.g. ``"images[2]"``).
+
+    Returns:
+        The image (the same array when nothing changes); float32 when a float or, on the unit
+        scale, a bool image was converted.
+
+    Raises:
+        ValueError: a non-numeric dtype, NaN / infinite values, or a float range that fits
+            neither [0, 1] nor [0, 255]; the message names the image, its dtype and its range,
+            and the fix.
+    """
+    image = np.asarray(image)
+    unit_scale = float(np.max(np.abs(np.asarray(config.MEAN_PIXEL, dtype=np.float64)))) <= 1
+    kind = image.dtype.kind
+    if kind == "b":
+        return image.astype(np.float32) if unit_scale else image.astype(np.uint8) * np.uint8(255)
+    if kind in "ui":
+        return image
+    if kind != "f":
+        raise ValueError(f"{name} has dtype {image.dtype}; images must be numeric arrays (uint8 "
+                         "RGB 0-255, or float in [0, 1] or [0, 255])")
+    if image.size == 0:
+        return image
+    lo, hi = float(np.min(image)), float(np.max(image))
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        bad = int(np.count_nonzero(~np.isfinite(image)))
+        raise ValueError(f"{name} ({image.dtype}) has {bad} NaN or infinite value(s); replace "
+                         "them (e.g. np.nan_to_num) before detection or training")
+    if unit_scale:
+        return image
+    if lo >= 0 and hi <= 1:
+        return image.astype(np.float32) * np.float32(255)
+    if lo >= 0 and 2 <= hi <= 255:
+        return image
+    if lo < 0:
+        why = ("has negative values: pass raw pixels, not an image already mean-subtracted "
+               "(mold_image) or normalized to [-1, 1]")
+    elif hi > 255:
+        why = "exceeds 255: scale it to [0, 255] (or clip it, np.clip(image, 0, 255))"
+    else:
+        why = ("fits neither a [0, 1] image (maximum at most 1) nor a [0, 255] one (maximum at "
+               "least 2); clip a [0, 1] image that overshoots with np.clip(image, 0, 1)")
+    raise ValueError(f"{name} is a {image.dtype} image with values in [{lo:.6g}, {hi:.6g}], "
+                     f"which {why}. The model takes RGB on the 0-255 scale of "
+                     "config.MEAN_PIXEL: uint8, or float in [0, 1] (multiplied by 255) or in "
+                     "[0, 255]")
+
+
+# Pillow modes whose pixels are read as they are (then ``to_rgb``): RGB, RGBA (alpha dropped),
+# 8-bit grayscale, 16-bit grayscale (scaled by ``to_rgb``), 32-bit integer and float grayscale.
+_PLAIN_MODES = ("RGB", "RGBA", "L", "I;16", "I;16L", "I;16B", "I;16N", "I", "F")
+
+
+def read_image(path):
+    """Reads an image file as an RGB array; the one image reader of ``Dataset.load_image`` and
+    the command line (Matterport used ``skimage.io.imread``).
+
+    The file is decoded with Pillow, first frame only, pixels as stored: no EXIF orientation and
+    no ICC colour management are applied (as ``skimage.io.imread``). Colour modes are converted
+    with Pillow's ``Image.convert``: CMYK JPEGs (YCCK JPEGs are decoded to CMYK by Pillow),
+    YCbCr, palette (``P``, ``PA``), ``LA``, 1-bit and other modes become RGB, so that a CMYK file
+    is never taken for RGBA. Then ``to_rgb`` applies: grayscale is repeated over 3 channels,
+    alpha (RGBA, LA, PA) is dropped without compositing, and 16-bit grayscale (``I;16``) is
+    scaled to uint8 (``value // 257``). 16-bit RGB(A) PNGs are decoded by Pillow to 8 bits
+    (their high byte), as ``skimage.io.imread`` did.
+
+    Args:
+        path: a file path (str or ``os.PathLike``), an ``http(s)://`` URL, or a binary file
+            object.
+
+    Returns:
+        [H, W, 3] array (rows, columns, RGB): uint8 for 8-bit and 16-bit files; int32 or float32
+        for 32-bit integer / float grayscale files (Pillow modes ``I`` / ``F``, e.g. TIFF).
+
+    Raises:
+        OSError: the file is not an image, is truncated or corrupt, or the URL cannot be read
+            (``FileNotFoundError`` for a missing file); the message names it.
+        ValueError: the image's mode cannot be converted to RGB, or it has no pixels.
+    """
+    if isinstance(path, (str, bytes, os.PathLike)):
+        name = os.fsdecode(path)
+    else:
+        name = str(getattr(path, "name", "<file object>"))
+    source = path
+    if isinstance(path, str) and path.split("://", 1)[0].lower() in ("http", "https"):
+        try:
+            with urllib.request.urlopen(path, timeout=60) as response:
+                source = io.BytesIO(response.read())
+        except OSError as e:
+            raise OSError(f"Cannot read image {name!r}: {e}") from e
+    try:
+        with Image.open(source) as im:
+            mode = im.mode
+            if mode in _PLAIN_MODES:
+                array = np.asarray(im)
+            elif mode in ("P", "PA"):
+                # Through RGBA, so a palette with transparency converts without a warning.
+                array = np.asarray(im.convert("RGBA"))
+            else:
+                try:
+                    array = np.asarray(im.convert("RGB"))
+                except ValueError as e:
+                    raise ValueError(f"Cannot convert image {name!r} of mode {mode!r} to RGB: "
+                                     f"{e}; convert it to an RGB file first") from e
+    except OSError as e:  # missing, unidentified, truncated or corrupt file
+        error = FileNotFoundError if isinstance(e, FileNotFoundError) else OSError
+        raise error(f"Cannot read image {name!r}: {e}") from e
+    if not array.dtype.isnative:  # big-endian 16-bit modes ("I;16B")
+        array = array.astype(array.dtype.newbyteorder("="))
+    try:
+        return to_rgb(array)
+    except ValueError as e:
+        raise ValueError(f"Image {name!r} (Pillow mode {mode!r}): {e}") from None
 
 
 def resize(image, output_shape, order=1, mode="constant", cval=0, clip=True,

@@ -30,7 +30,7 @@ from mrcnn.data_pipeline import (build_detection_targets, build_rpn_targets,  # 
 from mrcnn.backbone import conv_block, identity_block, resnet_graph  # noqa: F401
 from mrcnn.heads import (build_fpn_mask_graph, build_rpn_model,  # noqa: F401
                          fpn_classifier_graph, rpn_graph)
-from mrcnn.image import mold_image, to_rgb, unmold_image  # noqa: F401
+from mrcnn.image import mold_image, to_pixel_range, to_rgb, unmold_image  # noqa: F401
 from mrcnn.image_meta import (compose_image_meta, parse_image_meta,  # noqa: F401
                               parse_image_meta_graph)
 from mrcnn.layers import (BatchNorm, DetectionLayer, DetectionTargetLayer,  # noqa: F401
@@ -144,7 +144,9 @@ class MaskRCNN:
             no_augmentation_sources: dataset sources whose images are not augmented.
 
         Checkpoints go to ``self.checkpoint_path`` every epoch; TensorBoard logs to
-        ``self.log_dir``. Raises ``FloatingPointError`` when a loss becomes NaN or infinite.
+        ``self.log_dir``. Raises ``FloatingPointError`` when a loss becomes NaN or infinite,
+        and ``ValueError`` before any data is loaded when ``learning_rate`` is not a number
+        > 0 or a configuration value breaks its rule (``Config.validate``).
         """
         return training.train(self, train_dataset, val_dataset, learning_rate, epochs, layers,
                               augmentation=augmentation, custom_callbacks=custom_callbacks,
@@ -314,18 +316,25 @@ class MaskRCNN:
                     raise ValueError(
                         f"images[{i}] has shape {image.shape}; this model takes [H, W, "
                         f"{channels}] images (config.IMAGE_CHANNEL_COUNT = {channels})")
-            checked.append(image)
+            checked.append(to_pixel_range(image, self.config, f"images[{i}]"))
         return checked
 
     def detect(self, images, verbose=0):
         """Runs detection on images.
 
         Args:
-            images: list of images, each [H, W, 3] RGB (uint8 or any numeric dtype);
-                grayscale [H, W] / [H, W, 1], RGBA and 16-bit images are converted as
-                ``Dataset.load_image`` does. Any number of images, of any sizes: they are
-                grouped by molded size and run in batches of ``config.BATCH_SIZE``.
-            verbose: 1 prints the inputs' statistics.
+            images: list of images, each an [H, W, 3] RGB array, any number of them, of any
+                sizes: they are grouped by molded size and run in batches of
+                ``config.BATCH_SIZE``. Grayscale [H, W] / [H, W, 1] is repeated over 3
+                channels; a 4-channel array is taken as RGBA and its alpha dropped (a CMYK
+                image must be converted first: read files with ``mrcnn.image.read_image``,
+                which converts CMYK, palette and other modes to RGB); uint16 is scaled to
+                uint8 (``value // 257``). Pixel values (``mrcnn.image.to_pixel_range``): uint8
+                0-255 is the model's scale; float images in [0, 1] are multiplied by 255;
+                float images in [0, 255] with a maximum of at least 2 are used as they are;
+                bool images become 0 / 255; other float ranges, NaN and infinite values are
+                refused.
+            verbose: 1 prints the inputs' statistics (after conversion).
 
         Returns:
             one dict per image, in order: ``rois`` int32 [N, 4] (y1, x1, y2, x2) pixel boxes,
@@ -333,7 +342,8 @@ class MaskRCNN:
             [H, W, N], sorted by descending score.
 
         Raises:
-            ValueError: not an inference model, or an image of an unsupported shape.
+            ValueError: not an inference model; an image of an unsupported shape, dtype or
+                value range (the message names ``images[i]``).
         """
         images = self._check_images(images)
         if verbose:

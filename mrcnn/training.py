@@ -15,6 +15,7 @@ import keras
 import tensorflow as tf
 
 from mrcnn import losses, weights
+from mrcnn.config import NUMERIC_RULES, check_number
 from mrcnn.layers.loss_layer import LOSS_NAMES
 
 logger = logging.getLogger("mrcnn")
@@ -104,9 +105,18 @@ def set_trainable(keras_model, layer_regex, indent=0, verbose=1):
 
 def compile_model(keras_model, config, learning_rate, momentum):
     """SGD with momentum and per-tensor ``clipnorm = GRADIENT_CLIP_NORM`` (Matterport
-    ``compile``); the losses come from the model's own train step."""
-    optimizer = keras.optimizers.SGD(learning_rate=learning_rate, momentum=momentum,
-                                     clipnorm=config.GRADIENT_CLIP_NORM)
+    ``compile``); the losses come from the model's own train step.
+
+    Raises:
+        ValueError: ``learning_rate`` is not a number > 0 or ``momentum`` not one in [0, 1)
+            (the rules of ``Config.LEARNING_RATE`` / ``LEARNING_MOMENTUM``).
+    """
+    check_number("learning_rate", learning_rate, *NUMERIC_RULES["LEARNING_RATE"])
+    check_number("momentum", momentum, *NUMERIC_RULES["LEARNING_MOMENTUM"])
+    clipnorm = config.GRADIENT_CLIP_NORM
+    # Plain floats: Keras refuses an int or NumPy momentum, which the rules accept.
+    optimizer = keras.optimizers.SGD(learning_rate=float(learning_rate), momentum=float(momentum),
+                                     clipnorm=None if clipnorm is None else float(clipnorm))
     keras_model.compile(optimizer=optimizer)
 
 
@@ -140,12 +150,20 @@ class StopOnNaN(keras.callbacks.Callback):
 
 def train(mrcnn_model, train_dataset, val_dataset, learning_rate, epochs, layers,
           augmentation=None, custom_callbacks=None, no_augmentation_sources=None, seed=None):
-    """Trains ``mrcnn_model`` (a training-mode ``MaskRCNN``); see ``MaskRCNN.train``."""
+    """Trains ``mrcnn_model`` (a training-mode ``MaskRCNN``); see ``MaskRCNN.train``.
+
+    Raises:
+        ValueError: not a training model; ``learning_rate`` is not a number > 0 (checked as
+            ``Config.LEARNING_RATE`` is, before any data is loaded); a configuration value
+            breaks its rule (``Config.validate``).
+    """
     from mrcnn.data_pipeline import build_dataset
 
     if mrcnn_model.mode != "training":
         raise ValueError('train() needs a model built with mode="training"')
+    check_number("train(learning_rate=...)", learning_rate, *NUMERIC_RULES["LEARNING_RATE"])
     config = mrcnn_model.config
+    config.validate("training")  # values may have been changed since the model was built
     layers = LAYER_REGEX.get(layers, layers)
 
     train_data = build_dataset(train_dataset, config, shuffle=True, augmentation=augmentation,

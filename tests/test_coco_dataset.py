@@ -183,7 +183,8 @@ def test_ground_truth_as_detections_scores_segm_ap_1(tiny):
         masks, class_ids = dataset.load_mask(image_id)
         keep = class_ids > 0
         results.extend(coco_sample.build_coco_results(
-            dataset, [image_id], extract_bboxes(masks[..., keep]), class_ids[keep],
+            dataset, [dataset.image_info[image_id]["id"]], extract_bboxes(masks[..., keep]),
+            class_ids[keep],
             np.ones(int(keep.sum()), np.float32), masks[..., keep].astype(np.uint8)))
     assert {r["image_id"] for r in results} == set(coco.getImgIds())
     assert {r["category_id"] for r in results} <= set(coco.getCatIds())
@@ -198,6 +199,42 @@ def test_ground_truth_as_detections_scores_segm_ap_1(tiny):
         coco_sample.build_coco_results(dataset, [0, 1], extract_bboxes(masks), class_ids,
                                        np.ones(len(class_ids)), masks)
     assert coco_sample.build_coco_results(dataset, [0], None, None, None, None) == []
+
+
+def test_build_coco_results_takes_coco_image_ids_as_matterports_evaluate_coco(tiny):
+    """Matterport's evaluate_coco: coco_image_ids = [image_info[id]["id"] ...], then
+    build_coco_results(dataset, coco_image_ids[i:i + 1], r["rois"], ..., r["masks"] as uint8)."""
+    dataset, coco, _ = tiny["val"]
+    image_ids = dataset.image_ids[:6]
+    coco_image_ids = [dataset.image_info[id]["id"] for id in image_ids]
+    assert max(coco_image_ids) >= dataset.num_images  # ids that would overflow image_info
+    results = []
+    for i, image_id in enumerate(image_ids):
+        masks, class_ids = dataset.load_mask(image_id)
+        keep = class_ids > 0
+        masks, class_ids = masks[..., keep], class_ids[keep]
+        image_results = coco_sample.build_coco_results(
+            dataset, coco_image_ids[i:i + 1], extract_bboxes(masks), class_ids,
+            np.ones(len(class_ids), np.float32), masks.astype(np.uint8))
+        assert {r["image_id"] for r in image_results} == {coco_image_ids[i]}
+        # Each result's box and mask are those of this COCO image's own annotations.
+        anns = coco.loadAnns(coco.getAnnIds(imgIds=coco_image_ids[i]))
+        gt_cats = {a["category_id"] for a in anns}
+        assert {r["category_id"] for r in image_results} <= gt_cats
+        info = coco.loadImgs(coco_image_ids[i])[0]
+        assert all(r["segmentation"]["size"] == [info["height"], info["width"]]
+                   for r in image_results)
+        results.extend(image_results)
+    segm = coco_sample.evaluate_coco_results(coco, results, "segm", image_ids=coco_image_ids,
+                                             verbose=False)
+    assert segm[STAT_NAMES.index("AP")] == 1.0
+    # An internal index that is no COCO id of the dataset is refused, never written.
+    all_coco_ids = {info["id"] for info in dataset.image_info}
+    internal = next(int(i) for i in dataset.image_ids if int(i) not in all_coco_ids)
+    masks, class_ids = dataset.load_mask(internal)
+    with pytest.raises(ValueError, match="COCO image id"):
+        coco_sample.build_coco_results(dataset, [internal], extract_bboxes(masks), class_ids,
+                                       np.ones(len(class_ids)), masks)
 
 
 def test_evaluate_coco_with_a_model(tiny, capsys):

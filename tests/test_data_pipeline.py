@@ -198,6 +198,38 @@ def test_load_image_gt_drops_empty_masks_with_warning(coco_ds, config, caplog):
     assert "1 that vanished when the image was resized" in text
 
 
+def test_load_image_gt_scales_float_unit_images_and_refuses_nan(coco_ds, config, caplog):
+    class UnitFloat(CocoTinyDataset):
+        """load_image returns float [0, 1] images (e.g. skimage.img_as_float); image 1 has NaNs."""
+
+        def load_image(self, image_id):
+            image = super().load_image(image_id) / 255.0
+            if image_id == 1:
+                image[:10, :10] = np.nan
+            return image
+
+    ds = UnitFloat().load(coco_ds.coco, limit=3)
+    ds.prepare()
+    reference = load_image_gt(coco_ds, config, 0)
+    image, meta, class_ids, bbox, mask = load_image_gt(ds, config, 0)
+    assert image.dtype == np.float32 and image.max() > 200  # 0-255, not a black image
+    # The uint8 path truncates after resizing; the float one keeps the fraction.
+    np.testing.assert_allclose(image, reference[0], atol=1.0 + 1e-3)
+    np.testing.assert_array_equal(class_ids, reference[2])
+    np.testing.assert_array_equal(mask, reference[4])
+    with pytest.raises(ValueError, match=r"image 1 .*NaN"):
+        load_image_gt(ds, config, 1)
+    # The training loader skips the NaN image, names it and counts it.
+    loader = TrainingExampleLoader(ds, config, seed=0)
+    with caplog.at_level(logging.WARNING, logger="mrcnn"):
+        examples = [loader(i) for i in range(3)]
+    assert examples[1] is None and examples[0] is not None and examples[2] is not None
+    assert loader.skipped.count == 1 and "NaN" in loader.skipped.reasons[1]
+    assert ds.image_info[1]["path"] in caplog.text
+    np.testing.assert_allclose(examples[0]["input_image"],
+                               mold_image(reference[0], config), atol=1.0 + 1e-3)
+
+
 def test_load_image_gt_crop_mode_is_a_real_crop_and_seedable():
     ds = NucleusDataset().load(_nucleus_names("360x360", 2))
     ds.prepare()
@@ -531,6 +563,51 @@ def test_skipped_images_are_counted_and_logged(coco, config, caplog):
     assert "no instance with a positive class id" in reasons[6]
     for i in (2, 5, 6):
         assert ds.image_info[i]["path"] in caplog.text
+
+
+class BadClassCoco(CocoTinyDataset):
+    """``load_mask`` of the images in ``bad`` (image id -> class id) gives its first instance
+    that class id instead of the real one."""
+
+    bad = {}
+
+    def load_mask(self, image_id):
+        mask, ids = super().load_mask(image_id)
+        if image_id in self.bad:
+            ids = ids.copy()
+            ids[0] = self.bad[image_id]
+        return mask, ids
+
+
+def test_class_ids_outside_the_classes_name_the_image_and_skip_it(coco, config, caplog):
+    ds = BadClassCoco().load(coco, limit=4)
+    ds.prepare()
+    assert ds.num_classes == config.NUM_CLASSES == 81
+    for value in (81, 0, -81, 1000):
+        ds.bad = {2: value}
+        with pytest.raises(ValueError, match=rf"image 2 .*class id\(s\) \[{value}\] outside "
+                                             r"1\.\.80"):
+            load_image_gt(ds, config, 2)
+    ds.bad = {2: -3}  # a crowd of class 3: fine
+    assert -3 in load_image_gt(ds, config, 2)[2]
+
+    ds.bad = {2: 81}
+    loader = TrainingExampleLoader(ds, config, seed=0)
+    with caplog.at_level(logging.WARNING, logger="mrcnn"):
+        examples = [loader(i) for i in range(4)]
+    assert [e is None for e in examples] == [False, False, True, False]
+    assert loader.skipped.count == 1 and loader.skipped.successes == 3
+    assert "outside 1..80" in loader.skipped.reasons[2]
+    assert ds.image_info[2]["path"] in caplog.text and "[81]" in caplog.text
+    for e in examples[:2] + examples[3:]:
+        assert e["input_gt_class_ids"].max() <= 80
+
+    # Every image bad: an error with the reasons, not a crash deep in TensorFlow.
+    ds.bad = {i: 200 for i in range(4)}
+    loader = TrainingExampleLoader(ds, config, seed=0)
+    assert [loader(i) for i in range(3)] == [None] * 3
+    with pytest.raises(RuntimeError, match=r"All 4 images(.|\n)*outside 1\.\.80"):
+        loader(3)
 
 
 def _run_with_timeout(fn, seconds=60):

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import skimage.io
+from PIL import Image
 
 from mrcnn.boxes import extract_bboxes
 from mrcnn.dataset import Dataset
@@ -110,6 +111,26 @@ def test_load_image_grayscale_and_16_bit(dataset, tmp_path):
         image = ds.load_image(n)
         assert image.dtype == np.uint8 and image.shape == rgb.shape
         np.testing.assert_array_equal(image, expected_gray)
+
+
+def test_load_image_converts_cmyk_and_la_files_to_rgb(tmp_path):
+    """Real photo written by Pillow as a CMYK JPEG and a gray+alpha PNG."""
+    photo = skimage.io.imread(DATA / "matterport_demo_images" / "images" /
+                              "2502287818_41e4b0c4fb_z.jpg")
+    Image.fromarray(photo).save(tmp_path / "rgb.jpg", quality=90)
+    Image.fromarray(photo).convert("CMYK").save(tmp_path / "cmyk.jpg", quality=90)
+    Image.fromarray(photo).convert("LA").save(tmp_path / "la.png")
+    ds = Dataset()
+    for name in ("rgb.jpg", "cmyk.jpg", "la.png"):
+        ds.add_image("files", image_id=name, path=str(tmp_path / name))
+    ds.prepare()
+    rgb, cmyk, la = (ds.load_image(i) for i in range(3))
+    assert rgb.shape == cmyk.shape == la.shape == photo.shape
+    assert cmyk.dtype == la.dtype == np.uint8
+    jpeg_error = np.abs(rgb.astype(int) - photo).mean()
+    assert np.abs(cmyk.astype(int) - photo).mean() < max(4 * jpeg_error, 2.0)
+    gray = np.asarray(Image.fromarray(photo).convert("L"))
+    np.testing.assert_array_equal(la, np.dstack([gray] * 3))
 
 
 def test_load_image_unreadable_path_names_it(tmp_path):

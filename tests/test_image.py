@@ -1,15 +1,22 @@
-"""mrcnn.image: resize, resize_image (4 modes), mold_image / unmold_image, on real photos."""
+"""mrcnn.image: read_image, resize, resize_image (4 modes), mold_image / unmold_image, on real
+photos."""
 
 import random
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import skimage.io
 import skimage.transform
+from PIL import Image
 
 from mrcnn.config import Config
-from mrcnn.image import mold_image, resize, resize_image, unmold_image
+from mrcnn.image import (mold_image, read_image, resize, resize_image, to_pixel_range,
+                         unmold_image)
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from local_http import serve  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
@@ -193,3 +200,134 @@ def test_mold_and_unmold_image(photo):
 def test_mold_image_channel_mismatch(photo):
     with pytest.raises(ValueError, match="MEAN_PIXEL"):
         mold_image(np.dstack([photo, photo[..., :1]]), _Cfg())
+
+
+# ------------------------------------------------------------------------------------------------
+# read_image: files in other colour modes, written with Pillow from a real photo
+def _mean_error(image, reference):
+    return float(np.abs(image.astype(np.int64) - reference.astype(np.int64)).mean())
+
+
+def test_read_image_converts_cmyk_palette_la_and_1_bit_files_to_rgb(photo, tmp_path):
+    original = Image.fromarray(photo)
+    original.save(tmp_path / "rgb.jpg", quality=90)
+    jpeg_error = _mean_error(read_image(tmp_path / "rgb.jpg"), photo)
+
+    # CMYK JPEG: RGB, not the 4 CMYK channels taken for RGBA (a colour negative).
+    original.convert("CMYK").save(tmp_path / "cmyk.jpg", quality=90)
+    assert Image.open(tmp_path / "cmyk.jpg").mode == "CMYK"
+    cmyk = read_image(str(tmp_path / "cmyk.jpg"))
+    assert cmyk.shape == photo.shape and cmyk.dtype == np.uint8
+    assert _mean_error(cmyk, photo) < max(4 * jpeg_error, 2.0)
+    assert _mean_error(255 - cmyk, photo) > 50
+
+    # Palette PNG: the palette colours, close to the photo (256-colour quantization).
+    original.quantize(256).save(tmp_path / "palette.png")
+    assert Image.open(tmp_path / "palette.png").mode == "P"
+    palette = read_image(tmp_path / "palette.png")
+    assert palette.shape == photo.shape and palette.dtype == np.uint8
+    assert _mean_error(palette, photo) < 5
+
+    # Gray with alpha (LA): the gray repeated over 3 channels, alpha dropped.
+    gray = np.asarray(original.convert("L"))
+    la = Image.fromarray(np.dstack([gray, np.full_like(gray, 100)]), mode="LA")
+    la.save(tmp_path / "la.png")
+    assert Image.open(tmp_path / "la.png").mode == "LA"
+    np.testing.assert_array_equal(read_image(tmp_path / "la.png"), np.dstack([gray] * 3))
+
+    # 1-bit PNG: 0 / 255 in 3 channels (not a bool 0 / 1 array).
+    (original.convert("L").point(lambda v: 255 if v > 127 else 0).convert("1")
+     .save(tmp_path / "bits.png"))
+    bits = read_image(tmp_path / "bits.png")
+    assert bits.dtype == np.uint8 and bits.shape == photo.shape
+    np.testing.assert_array_equal(bits, np.dstack([np.where(gray > 127, 255, 0)] * 3))
+
+    # RGBA: alpha dropped, as before.
+    Image.fromarray(np.dstack([photo, np.full_like(photo[..., 0], 7)])).save(tmp_path / "a.png")
+    np.testing.assert_array_equal(read_image(tmp_path / "a.png"), photo)
+
+
+def test_read_image_keeps_16_bit_and_exif_handling(photo, tmp_path):
+    gray = photo[..., 1]
+    # 16-bit gray: scaled as to_rgb does (value // 257).
+    wide = np.minimum(gray.astype(np.uint32) * 257 + 100, 65535).astype(np.uint16)
+    Image.fromarray(wide).save(tmp_path / "gray16.png")
+    assert Image.open(tmp_path / "gray16.png").mode == "I;16"
+    np.testing.assert_array_equal(read_image(tmp_path / "gray16.png"), np.dstack([gray] * 3))
+    # An EXIF orientation tag is not applied: pixels as stored, as skimage.io.imread.
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 degrees"
+    Image.fromarray(photo).save(tmp_path / "rotated.jpg", exif=exif, quality=95)
+    assert read_image(tmp_path / "rotated.jpg").shape == photo.shape
+
+
+def test_read_image_from_a_url_and_errors_name_the_file(photo, tmp_path):
+    Image.fromarray(photo).convert("CMYK").save(tmp_path / "cmyk.jpg", quality=90)
+    with serve(tmp_path) as base:
+        np.testing.assert_array_equal(read_image(f"{base}/cmyk.jpg"),
+                                      read_image(tmp_path / "cmyk.jpg"))
+        with pytest.raises(OSError, match="missing.jpg"):
+            read_image(f"{base}/missing.jpg")
+    data = (tmp_path / "cmyk.jpg").read_bytes()
+    (tmp_path / "truncated.jpg").write_bytes(data[:len(data) // 3])
+    with pytest.raises(OSError, match="truncated.jpg"):
+        read_image(tmp_path / "truncated.jpg")
+    (tmp_path / "notes.jpg").write_text("not an image")
+    with pytest.raises(OSError, match="notes.jpg"):
+        read_image(tmp_path / "notes.jpg")
+    with pytest.raises(FileNotFoundError, match="nope.png"):
+        read_image(tmp_path / "nope.png")
+
+
+# ------------------------------------------------------------------------------------------------
+# to_pixel_range: float, bool and non-finite images
+def test_float_unit_images_are_scaled_and_0_255_ones_kept(photo):
+    config = _Cfg()
+    unit = photo / 255.0  # float64 in [0, 1]
+    scaled = to_pixel_range(unit, config)
+    assert scaled.dtype == np.float32
+    np.testing.assert_allclose(scaled, photo, atol=1e-3)
+    assert to_pixel_range(unit.astype(np.float16), config).max() == pytest.approx(photo.max(),
+                                                                                   abs=0.2)
+    as_float = photo.astype(np.float32)
+    assert to_pixel_range(as_float, config) is as_float  # [0, 255], maximum >= 2: as it is
+    assert to_pixel_range(photo, config) is photo  # uint8: as it is
+    # The mean subtracted afterwards is then the right one for both.
+    np.testing.assert_allclose(mold_image(scaled, config), mold_image(photo, config), atol=1e-3)
+
+
+def test_bool_images_become_0_255(photo):
+    binary = photo[..., 0] > 127
+    out = to_pixel_range(np.dstack([binary] * 3), _Cfg())
+    assert out.dtype == np.uint8
+    np.testing.assert_array_equal(out, np.dstack([np.where(binary, 255, 0)] * 3))
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda p: np.where(p > 250, np.nan, p / 255.0), r"NaN or infinite"),
+    (lambda p: np.where(p > 250, np.inf, p.astype(np.float32)), r"NaN or infinite"),
+    (lambda p: mold_image(p, _Cfg()), r"negative values.*mean-subtracted"),
+    (lambda p: p * 257.0, r"exceeds 255"),
+    (lambda p: p / 255.0 * 1.02, r"neither a \[0, 1\] image"),
+    (lambda p: p.astype(np.complex64), r"complex64"),
+])
+def test_float_images_of_no_clear_range_are_refused(photo, make, message):
+    image = make(photo)
+    with pytest.raises(ValueError, match=message) as info:
+        to_pixel_range(image, _Cfg(), "images[3]")
+    text = str(info.value)
+    assert "images[3]" in text and str(image.dtype) in text
+    if "values in" in text:  # the range found is named
+        assert f"{float(np.nanmin(image)):.6g}" in text
+
+
+def test_unit_scale_mean_pixel_keeps_float_images():
+    class UnitMean(Config):
+        NAME = "unit"
+        MEAN_PIXEL = np.array([0.485, 0.456, 0.406])
+
+    image = np.linspace(0, 1, 3 * 4 * 3).reshape(3, 4, 3)
+    assert to_pixel_range(image, UnitMean()) is image
+    assert to_pixel_range(image > 0.5, UnitMean()).max() == 1.0
+    with pytest.raises(ValueError, match="NaN"):
+        to_pixel_range(np.full((2, 2, 3), np.nan), UnitMean())

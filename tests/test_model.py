@@ -101,6 +101,40 @@ def test_grayscale_rgba_and_16bit_inputs_match_rgb(model, photos):
     np.testing.assert_array_equal(r16["rois"], base["rois"])
 
 
+def _same_boxes(a, b):
+    boxes_a = {tuple(r) + (c,) for r, c in zip(a["rois"], a["class_ids"])}
+    boxes_b = {tuple(r) + (c,) for r, c in zip(b["rois"], b["class_ids"])}
+    return len(boxes_a & boxes_b) >= 0.9 * max(len(boxes_a), len(boxes_b), 1)
+
+
+def test_float_unit_and_bool_images_are_scaled_not_run_black(model, photos):
+    photo = photos[1]
+    base = model.detect([photo.astype(np.float32)])[0]
+    black = model.detect([np.zeros_like(photo)])[0]
+    assert not _same_boxes(base, black)  # the model tells the photo from a black image
+    for unit in (photo / 255.0, (photo / 255.0).astype(np.float32)):  # float in [0, 1]
+        r = model.detect([unit])[0]
+        check_result(r, photo.shape)
+        assert _same_boxes(r, base)
+        np.testing.assert_allclose(sorted(r["scores"])[-5:], sorted(base["scores"])[-5:],
+                                   atol=1e-3)
+    binary = photo[..., 0] > 127
+    as_bool = model.detect([binary])[0]
+    as_uint8 = model.detect([np.where(binary, 255, 0).astype(np.uint8)])[0]
+    for key in ("rois", "class_ids", "scores", "masks"):
+        np.testing.assert_array_equal(as_bool[key], as_uint8[key])
+
+
+def test_images_of_no_clear_range_are_refused_naming_them(model, photos):
+    photo = photos[0]
+    nan = np.where(photo > 250, np.nan, photo / 255.0)
+    with pytest.raises(ValueError, match=r"images\[1\].*float64.*NaN"):
+        model.detect([photo, nan])
+    molded = modellib.mold_image(photo, model.config)  # already mean-subtracted
+    with pytest.raises(ValueError, match=r"images\[0\].*float32.*values in \[-\d.*negative"):
+        model.detect([molded])
+
+
 def test_bad_inputs_raise_clear_errors(model, photos):
     with pytest.raises(ValueError, match="list of images"):
         model.detect(photos[0])  # one image, not a list

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import keras
+import numpy as np
 import pytest
 
 import mrcnn.model as modellib
@@ -123,6 +124,25 @@ def test_overfit_model_detects_the_training_objects(overfit):
             if len(same) and np_boxes.compute_overlaps(box[None], same).max() >= 0.5:
                 found += 1
     assert found >= max(1, total // 2), (found, total)
+
+
+def test_train_checks_the_learning_rate_and_config_values_first(overfit):
+    model, dataset, _, _ = overfit
+    epoch = model.epoch  # epochs=epoch: even without the checks, nothing would be trained
+    for bad in (-0.01, 0, "0.01", True, float("nan")):
+        with pytest.raises(ValueError, match=r"train\(learning_rate=\.\.\.\) = .*must be a "
+                                             r"number > 0"):
+            model.train(dataset, dataset, learning_rate=bad, epochs=epoch, layers="heads")
+    with pytest.raises(ValueError, match="momentum = 5: must be a number in"):
+        model.compile(learning_rate=0.01, momentum=5)
+    model.compile(learning_rate=np.float32(0.01), momentum=0)  # NumPy and int numbers are fine
+    model.config.LEARNING_MOMENTUM = 5  # changed after the model was built
+    try:
+        with pytest.raises(ValueError, match="LEARNING_MOMENTUM = 5"):
+            model.train(dataset, dataset, learning_rate=0.01, epochs=epoch, layers="heads")
+    finally:
+        model.config.LEARNING_MOMENTUM = TinyConfig.LEARNING_MOMENTUM
+    assert model.epoch == epoch
 
 
 def test_stopped_training_resumes_at_the_next_epoch_in_the_same_folder(tmp_path):

@@ -252,36 +252,50 @@ class CocoDataset(utils.Dataset):
 ############################################################
 
 def build_coco_results(dataset, image_ids, rois, class_ids, scores, masks):
-    """One image's detections -> COCO result dicts with COCO image and category ids.
+    """One image's detections -> COCO result dicts (Matterport ``build_coco_results``).
+
+    Called as Matterport's ``evaluate_coco`` calls it: with the image's **COCO** id, e.g.
+    ``coco_image_ids = [dataset.image_info[i]["id"] for i in image_ids]`` and then
+    ``build_coco_results(dataset, coco_image_ids[i:i + 1], r["rois"], ...)``. The results'
+    ``image_id`` is the id passed.
 
     Args:
-        dataset: the CocoDataset the image belongs to.
-        image_ids: the image's internal id, as an int or a one-element list (Matterport's
-            signature).
+        dataset: the prepared CocoDataset the image belongs to.
+        image_ids: a one-element list (or a scalar) holding the image's COCO image id
+            (``dataset.image_info[i]["id"]``), not the internal index ``i``.
         rois: int [N, 4] (y1, x1, y2, x2) pixel boxes, exclusive y2/x2; None gives [].
-        class_ids: int [N] internal class ids.
+        class_ids: int [N] internal class ids; written as the COCO category ids
+            ``dataset.get_source_class_id(class_id, "coco")``.
         scores: float [N].
         masks: bool or uint8 [H, W, N].
 
     Returns:
-        List of dicts {image_id (COCO id), category_id (COCO id), bbox [x, y, w, h], score,
-        segmentation (RLE, JSON-serialisable)}; see ``mrcnn.evaluation.detections_to_coco_results``.
+        List of dicts {image_id (the COCO id passed), category_id (COCO id), bbox [x, y, w, h],
+        score, segmentation (RLE, JSON-serialisable)}; see
+        ``mrcnn.evaluation.detections_to_coco_results``.
 
     Raises:
-        ValueError: more than one image id. (Matterport paired every image id with every
-            detection, which is only right for a single image; call once per image.)
+        ValueError: more than one image id (Matterport paired every image id with every
+            detection, which is only right for a single image; call once per image), or an id
+            that is not the COCO id of an image of ``dataset`` (e.g. an internal index).
     """
     if rois is None:
         return []
-    ids = np.asarray(image_ids).reshape(-1)
+    ids = np.asarray(image_ids, dtype=object).reshape(-1)
     if len(ids) != 1:
         raise ValueError(f"build_coco_results takes the detections of one image, got {len(ids)} "
-                         "image ids; call it once per image with image_ids=[image_id]")
-    info = dataset.image_info[int(ids[0])]
+                         "image ids; call it once per image with image_ids=[coco_image_id]")
+    coco_id = ids[0]
+    coco_id = int(coco_id) if isinstance(coco_id, (int, np.integer)) else coco_id
+    if f"coco.{coco_id}" not in getattr(dataset, "image_from_source_map", {}):
+        raise ValueError(
+            f"build_coco_results: {coco_id!r} is not the COCO image id of an image of this "
+            "dataset (is the dataset prepared?). Pass COCO ids, as Matterport's evaluate_coco "
+            "does: [dataset.image_info[i]['id']] for the internal image id i")
     category_ids = {class_id: dataset.get_source_class_id(class_id, "coco")
                     for class_id in range(1, dataset.num_classes)
                     if dataset.class_info[class_id]["source"] == "coco"}
-    return detections_to_coco_results(info["id"], rois, class_ids, scores, masks, category_ids)
+    return detections_to_coco_results(coco_id, rois, class_ids, scores, masks, category_ids)
 
 
 def detect_coco_results(model, dataset, limit=0, image_ids=None):
@@ -297,14 +311,14 @@ def detect_coco_results(model, dataset, limit=0, image_ids=None):
         image_ids = image_ids[:limit]
     if not image_ids:
         raise ValueError("No images to evaluate")
+    coco_image_ids = [dataset.image_info[i]["id"] for i in image_ids]
     results = []
 
     def collect(image_id, r):
-        results.extend(build_coco_results(dataset, [image_id], r["rois"], r["class_ids"],
-                                          r["scores"], r["masks"]))
+        results.extend(build_coco_results(dataset, [dataset.image_info[image_id]["id"]],
+                                          r["rois"], r["class_ids"], r["scores"], r["masks"]))
 
     t_prediction = detect_images(model, dataset, image_ids, collect)
-    coco_image_ids = [dataset.image_info[i]["id"] for i in image_ids]
     return results, coco_image_ids, t_prediction
 
 
