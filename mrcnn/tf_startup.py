@@ -97,25 +97,30 @@ def filtered_stderr(min_level):
         sys.stderr.flush()
     except (AttributeError, OSError, ValueError):
         pass
+    helper_script = os.path.abspath(__file__)
+    if not sys.executable or not os.path.isfile(helper_script):  # frozen or zipped: no helper
+        yield
+        return
     try:
         saved = os.dup(2)
     except OSError:
         yield
         return
     helper = None
+    pipe = ()
     try:
-        read_end, write_end = os.pipe()
-        try:
-            helper = subprocess.Popen(
-                [sys.executable, "-I", "-S", os.path.abspath(__file__), str(min_level)],
-                stdin=read_end, stdout=saved, stderr=saved)
-        finally:
-            os.close(read_end)
-        os.dup2(write_end, 2)
-        os.close(write_end)
+        pipe = os.pipe()
+        helper = subprocess.Popen([sys.executable, "-I", "-S", helper_script, str(min_level)],
+                                  stdin=pipe[0], stdout=saved, stderr=saved)
+        os.dup2(pipe[1], 2)
     except (OSError, ValueError, subprocess.SubprocessError):
         if helper is not None:
             helper.kill()
+            helper = None
+    finally:
+        for fd in pipe:  # the helper has the read end, descriptor 2 the write end
+            os.close(fd)
+    if helper is None:
         os.close(saved)
         yield
         return
