@@ -1,4 +1,4 @@
-"""Command line: ``python -m mrcnn detect IMAGE... --weights {coco|PATH} --output DIR``.
+"""Command line: ``mrcnn detect IMAGE... --weights {coco|PATH} --output DIR``.
 
 For each image it writes ``<output>/<stem>.png`` (the image with the instances drawn, from
 ``mrcnn.visualize.save_instances_png``) and ``<output>/<stem>.json`` (the detections as COCO
@@ -12,10 +12,9 @@ Options:
     --config coco         the model configuration (only the 80-class COCO one for now)
     --min-confidence F    DETECTION_MIN_CONFIDENCE in [0, 1] (default 0.7)
     --batch-size N        images per ``detect`` call (default 1)
+    --version             (before the command) print the version and exit
 
-    --version             print the version and exit
-
-Run as ``mrcnn`` (the console script) or ``python -m mrcnn``.
+Run as ``mrcnn`` (the console script of setup.py) or ``python -m mrcnn``.
 
 Errors are one line on stderr naming the file, the problem and the fix, never a traceback:
 
@@ -28,6 +27,7 @@ Errors are one line on stderr naming the file, the problem and the fix, never a 
   images whose results were written.
 * an image that cannot be read (not an image, truncated, ...) is reported and skipped; the other
   images go on and the exit status is then 1.
+* exit status 130 on Ctrl-C.
 
 Each image's PNG and JSON are written to temporary names and renamed into place together, so a
 failed write leaves both or neither, never half a result.
