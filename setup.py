@@ -1,10 +1,21 @@
 """mrcnn: Mask R-CNN for TensorFlow 2 / Keras 3, a drop-in successor to Matterport's Mask_RCNN."""
 
+import re
 from pathlib import Path
 
 from setuptools import find_packages, setup
 
 HERE = Path(__file__).parent
+
+
+def read_version():
+    """``__version__`` of mrcnn/__init__.py, the one place the version is written (read as
+    text: importing mrcnn here would need its dependencies)."""
+    text = (HERE / "mrcnn" / "__init__.py").read_text()
+    match = re.search(r'^__version__ = "([^"]+)"$', text, re.MULTILINE)
+    if match is None:
+        raise RuntimeError("mrcnn/__init__.py has no line __version__ = \"...\"")
+    return match.group(1)
 
 
 def read_requirements(name):
@@ -15,7 +26,7 @@ def read_requirements(name):
 
 setup(
     name="mrcnn",
-    version="3.0.0",
+    version=read_version(),
     description="Mask R-CNN for object detection and instance segmentation on TensorFlow 2 / "
                 "Keras 3, compatible with Matterport's Mask_RCNN",
     long_description=(HERE / "README.md").read_text(),

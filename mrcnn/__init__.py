@@ -9,9 +9,16 @@ Import the submodules as with Matterport's package::
 
 import os as _os
 
-# TensorFlow's C++ INFO and WARNING lines (oneDNN notices, grappler cost-model warnings about the
-# dynamic shapes of RoIAlign) flood notebooks; errors still show. Set TF_CPP_MIN_LOG_LEVEL
-# yourself, before importing mrcnn, to choose otherwise.
+# The package version: setup.py reads it from this line; `mrcnn --version` prints it.
+__version__ = "3.0.0"
+
+# TensorFlow's C++ INFO and WARNING lines (oneDNN and CPU-feature notices) flood notebooks; errors
+# still show. Set TF_CPP_MIN_LOG_LEVEL yourself, before importing mrcnn, to choose otherwise.
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-__version__ = "3.0.0"
+# The notices that TensorFlow prints at start-up regardless of that level (Abseil's banner, the
+# failed cuInit of a machine without a CUDA driver) are filtered when TensorFlow is imported after
+# mrcnn: see mrcnn/tf_startup.py.
+from mrcnn import tf_startup as _tf_startup  # noqa: E402
+
+_tf_startup.install()

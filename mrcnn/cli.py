@@ -1,4 +1,4 @@
-"""Command line: ``python -m mrcnn detect IMAGE... --weights {coco|PATH} --output DIR``.
+"""Command line: ``mrcnn detect IMAGE... --weights {coco|PATH} --output DIR``.
 
 For each image it writes ``<output>/<stem>.png`` (the image with the instances drawn, from
 ``mrcnn.rendering.save_instances_png``) and ``<output>/<stem>.json`` (the detections as COCO
@@ -12,16 +12,35 @@ Options:
     --config coco         the model configuration (only the 80-class COCO one for now)
     --min-confidence F    DETECTION_MIN_CONFIDENCE in [0, 1] (default 0.7)
     --batch-size N        images per ``detect`` call (default 1)
+    --version             (before the command) print the version and exit
 
-Bad arguments and missing files are reported before the model is built, with exit status 2; an
-image that cannot be read is reported and skipped, and the exit status is then 1.
+Run as ``mrcnn`` (the console script of setup.py) or ``python -m mrcnn``.
+
+Errors are one line on stderr naming the file, the problem and the fix, never a traceback:
+
+* exit status 2, before anything is loaded: bad arguments; an IMAGE that does not exist, is a
+  directory or is empty (0 bytes); a --weights PATH that does not exist or is a directory.
+* exit status 1: the output directory cannot be written; the COCO weights cannot be downloaded
+  (a cached ``mask_rcnn_coco.h5`` of the wrong size is reported as rejected, with both sizes,
+  before the download); the weights file is refused (not HDF5, truncated, or for another
+  model); writing the results failed (disk full, ...): the run stops and the message lists the
+  images whose results were written.
+* an image that cannot be read (not an image, truncated, ...) is reported and skipped; the other
+  images go on and the exit status is then 1.
+* exit status 130 on Ctrl-C.
+
+Each image's PNG and JSON are written to temporary names and renamed into place together, so a
+failed write leaves both or neither, never half a result.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import sys
+import tempfile
 
+from mrcnn import __version__
 from mrcnn.coco_classes import COCO_CATEGORY_IDS, COCO_CLASS_NAMES
 
 #: Configurations ``--config`` can name: name -> (class names, category ids per class id).
@@ -48,10 +67,15 @@ def _positive_int(value):
     return n
 
 
-def build_parser():
-    """The argparse parser (subcommand ``detect``)."""
-    parser = argparse.ArgumentParser(prog="python -m mrcnn",
-                                     description="Mask R-CNN command line tools.")
+def build_parser(prog="mrcnn"):
+    """The argparse parser (subcommand ``detect``, option ``--version``).
+
+    Args:
+        prog: the program name of usage lines and messages: ``"mrcnn"`` for the console
+            script, ``"python -m mrcnn"`` from ``mrcnn/__main__.py``.
+    """
+    parser = argparse.ArgumentParser(prog=prog, description="Mask R-CNN command line tools.")
+    parser.add_argument("--version", action="version", version=f"mrcnn {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
     detect = commands.add_parser(
@@ -75,21 +99,45 @@ def build_parser():
     return parser
 
 
-def parse_args(argv=None):
+def _file_problem(path):
+    """Why ``path`` cannot be an input file (str), or None if it is a non-empty file."""
+    if not os.path.exists(path):
+        return "not found"
+    if os.path.isdir(path):
+        return "is a directory, not a file"
+    try:
+        if os.path.getsize(path) == 0:
+            return "is empty (0 bytes), e.g. an interrupted copy or download"
+    except OSError as e:
+        return f"cannot be read ({e.strerror or e})"
+    return None
+
+
+def parse_args(argv=None, prog="mrcnn"):
     """Parses and checks the command line; exits with status 2 and a message on bad input.
 
-    Checks done here, before any model is built: every IMAGE exists and is a file, a PATH given
-    to --weights exists, and --output is not an existing file.
+    Checks done here, before any model is built: every IMAGE exists, is a file and is not empty,
+    a PATH given to --weights exists and is a file, and --output is not an existing file.
     """
-    parser = build_parser()
+    parser = build_parser(prog)
     args = parser.parse_args(argv)
     parser = parser.detect_parser
-    missing = [p for p in args.images if not os.path.isfile(p)]
-    if missing:
-        parser.error("image file not found: " + ", ".join(missing))
-    if args.weights.lower() != "coco" and not os.path.isfile(args.weights):
-        parser.error(f"weights file not found: {args.weights} (use --weights coco for the "
-                     "released COCO weights)")
+    problems = []
+    for path in args.images:
+        problem = _file_problem(path)
+        if problem == "not found":
+            problems.append(f"image file not found: {path}")
+        elif problem is not None:
+            problems.append(f"image {path} {problem}")
+    if problems:
+        parser.error("; ".join(problems) + " (give image files such as photos/*.jpg)")
+    if args.weights.lower() != "coco":
+        if not os.path.exists(args.weights):
+            parser.error(f"weights file not found: {args.weights} (use --weights coco for the "
+                         "released COCO weights)")
+        if os.path.isdir(args.weights):
+            parser.error(f"--weights {args.weights} is a directory, not a file (give a .h5 "
+                         "weights file, or --weights coco for the released COCO weights)")
     if os.path.exists(args.output) and not os.path.isdir(args.output):
         parser.error(f"--output {args.output} exists and is not a directory")
     stems = [os.path.splitext(os.path.basename(p))[0] for p in args.images]
@@ -113,29 +161,140 @@ def make_config(name, min_confidence, batch_size):
     return type(f"{name.capitalize()}InferenceConfig", (Config,), attrs)()
 
 
+class CommandError(Exception):
+    """An expected failure of a command; ``main`` prints ``error: <message>`` (one line) and
+    returns status 1."""
+
+
+def _one_line(text):
+    return " ".join(str(text).split())
+
+
+def _check_output_dir(output):
+    """Creates ``output`` if missing and checks that a file can be created in it."""
+    try:
+        os.makedirs(output, exist_ok=True)
+        with tempfile.TemporaryFile(dir=output):
+            pass
+    except OSError as e:
+        raise CommandError(f"cannot write to the output directory {output}: "
+                           f"{e.strerror or e}; choose another --output") from None
+
+
+def _weights_refused(path, error):
+    return (f"weights file {path} refused: {_one_line(error)} Give --weights coco or a weights "
+            "file of the --config coco model (81 classes).")
+
+
+def _resolve_weights(spec):
+    """The weights file of ``--weights``: downloads the COCO weights into the cache for "coco",
+    and checks the file (HDF5, complete) before any model is built."""
+    from mrcnn.weights import check_weight_file
+    if spec.lower() == "coco":
+        from mrcnn.download import DownloadError, default_cache_dir, get_coco_weights
+        try:
+            path = get_coco_weights()
+        except DownloadError as e:
+            raise CommandError(_one_line(e)) from None
+        except OSError as e:
+            raise CommandError(f"cannot save the COCO weights in {default_cache_dir()}: "
+                               f"{e.strerror or e}; set MRCNN_HOME to a writable folder") from None
+    else:
+        path = spec
+    try:
+        check_weight_file(path)
+    except OSError as e:
+        raise CommandError(_weights_refused(path, e)) from None
+    return path
+
+
+def _image_problem(path, error):
+    """What is wrong with an image file that could not be read, and the fix, from the file
+    itself rather than from the decoder's guess (imageio suggests a video plugin for a text
+    file): ``"<problem>; skipped it (<fix>)"``."""
+    if isinstance(error, ValueError):
+        return f"it cannot be used: {_one_line(error)}; skipped it (convert it to RGB)"
+    problem = _file_problem(path)
+    if problem is not None:
+        problem = "no longer exists" if problem == "not found" else problem
+        return f"it {problem}; skipped it"
+    from PIL import Image, UnidentifiedImageError
+    try:
+        with Image.open(path) as image:
+            image_format = image.format
+    except UnidentifiedImageError:
+        with open(path, "rb") as f:
+            head = f.read(12)
+        return (f"it is not an image file: it starts with {head!r}, which is no image format "
+                "Pillow knows; skipped it (check that it is the file you meant)")
+    except OSError as e:
+        return f"it cannot be read ({e.strerror or e}); skipped it"
+    return (f"it is a {image_format} file that cannot be decoded ({_one_line(error)}), probably "
+            "truncated or damaged; skipped it (copy or download it again)")
+
+
+def _write_results(output, stem, results, draw):
+    """Writes ``<stem>.json`` (``results``) and ``<stem>.png`` (``draw(path)``) in ``output``,
+    both or neither: each goes to a temporary name first and both are renamed at the end; on any
+    failure the temporary files (and a result renamed already) are removed."""
+    final = [os.path.join(output, stem + ext) for ext in (".json", ".png")]
+    temporary = [os.path.join(output, f".{stem}{ext}.{os.getpid()}.part")
+                 for ext in (".json", ".png")]
+    renamed = []
+    try:
+        with open(temporary[0], "w") as f:
+            json.dump(results, f)
+        draw(temporary[1])
+        for source, target in zip(temporary, final):
+            os.replace(source, target)
+            renamed.append(target)
+    except BaseException:
+        for path in temporary + renamed:
+            with contextlib.suppress(OSError):
+                os.remove(path)
+        raise
+
+
+def _listing(paths, limit=10):
+    if not paths:
+        return "none"
+    shown = ", ".join(paths[:limit])
+    return shown + (f" and {len(paths) - limit} more" if len(paths) > limit else "")
+
+
 def detect(args):
-    """Runs detection for parsed arguments; returns the exit status (0, or 1 if an image failed)."""
-    import numpy as np
+    """Runs detection for parsed arguments.
+
+    Returns:
+        0, or 1 if an image could not be read (it is reported and skipped).
+
+    Raises:
+        CommandError: the output directory cannot be written, the weights cannot be downloaded
+            or are refused, or writing results failed (the run stops there).
+    """
     from tqdm.auto import tqdm
+
+    _check_output_dir(args.output)
+    weights = _resolve_weights(args.weights)
+
+    import numpy as np
 
     import mrcnn.model as modellib
     from mrcnn import rendering
     from mrcnn.evaluation import detections_to_coco_results
     from mrcnn.image import read_image
+    from PIL import UnidentifiedImageError
 
     class_names, category_ids = CONFIGS[args.config]
     config = make_config(args.config, args.min_confidence, args.batch_size)
-    os.makedirs(args.output, exist_ok=True)
-    if args.weights.lower() == "coco":
-        from mrcnn.download import get_coco_weights
-        weights = get_coco_weights()
-    else:
-        weights = args.weights
     model = modellib.MaskRCNN(mode="inference", config=config, model_dir=args.output)
-    model.load_weights(weights, by_name=True)
+    try:
+        model.load_weights(weights, by_name=True)
+    except (OSError, ValueError) as e:
+        raise CommandError(_weights_refused(weights, e)) from None
 
-    failed = 0
     paths = list(args.images)
+    written, unreadable = [], []
     with tqdm(total=len(paths), desc="Detecting", unit="image") as bar:
         for start in range(0, len(paths), args.batch_size):
             batch, images = [], []
@@ -143,9 +302,10 @@ def detect(args):
                 try:
                     images.append(read_image(path))
                     batch.append(path)
-                except Exception as e:  # noqa: BLE001 - reported, the other images go on
-                    failed += 1
-                    tqdm.write(f"error: cannot read image {path}: {e}", file=sys.stderr)
+                except (OSError, ValueError, UnidentifiedImageError) as e:
+                    unreadable.append(path)
+                    tqdm.write(f"error: cannot read image {path}: {_image_problem(path, e)}",
+                               file=sys.stderr)
                     bar.update(1)
             if not images:
                 continue
@@ -155,24 +315,45 @@ def detect(args):
                                                      r["scores"], r["masks"], category_ids)
                 for result, class_id in zip(results, np.asarray(r["class_ids"]).reshape(-1)):
                     result["category_name"] = class_names[int(class_id)]
-                with open(os.path.join(args.output, stem + ".json"), "w") as f:
-                    json.dump(results, f)
-                rendering.save_instances_png(os.path.join(args.output, stem + ".png"), image,
-                                             r["rois"], r["masks"], r["class_ids"], class_names,
-                                             r["scores"])
+
+                def draw(png_path, image=image, r=r):
+                    rendering.save_instances_png(png_path, image, r["rois"], r["masks"],
+                                                 r["class_ids"], class_names, r["scores"])
+                try:
+                    _write_results(args.output, stem, results, draw)
+                except OSError as e:
+                    raise CommandError(
+                        f"cannot write the results of {path} to {args.output}: "
+                        f"{e.strerror or e}. Stopped there: the results of {len(written)} of "
+                        f"{len(paths)} images are written ({_listing(written)}); nothing was "
+                        f"written for {path} and the images after it. Free some space (or fix "
+                        "the folder) and run again for the remaining images.") from None
+                written.append(path)
                 bar.set_postfix_str(f"{stem}: {len(results)} objects")
                 bar.update(1)
-    print(f"Wrote results for {len(paths) - failed} images to {args.output}")
-    return 1 if failed else 0
+    print(f"Wrote results for {len(written)} of {len(paths)} images to {args.output}")
+    return 1 if unreadable else 0
 
 
-def main(argv=None):
-    """Entry point of ``python -m mrcnn``; returns the exit status (argument errors exit with 2)."""
-    args = parse_args(argv)
-    if args.command == "detect":
-        return detect(args)
+def main(argv=None, prog="mrcnn"):
+    """Entry point of the ``mrcnn`` console script (``python -m mrcnn`` passes its ``prog``).
+
+    Returns:
+        the exit status: 0; 1 after an expected failure, reported as one ``error:`` line on
+        stderr (``CommandError``); 130 on Ctrl-C. Argument errors exit with 2 (argparse).
+    """
+    args = parse_args(argv, prog)
+    try:
+        if args.command == "detect":
+            return detect(args)
+    except CommandError as e:
+        print(f"error: {_one_line(e)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
     raise AssertionError(args.command)  # argparse only accepts known commands
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(prog="python -m mrcnn.cli"))

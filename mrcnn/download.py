@@ -6,6 +6,7 @@ after the size checks pass, so an interrupted or truncated download never leaves
 ``.h5`` file behind (a frequent cause of "Unable to open file" errors with the original).
 """
 
+import logging
 import os
 import shutil
 import tempfile
@@ -16,6 +17,8 @@ import zipfile
 COCO_MODEL_URL = "https://github.com/matterport/Mask_RCNN/releases/download/v2.0/mask_rcnn_coco.h5"
 COCO_MODEL_SIZE = 257557808  # bytes of mask_rcnn_coco.h5 (v2.0)
 COCO_MODEL_FILENAME = "mask_rcnn_coco.h5"
+
+logger = logging.getLogger("mrcnn")
 
 _CHUNK = 1 << 20
 _TIMEOUT = 60  # seconds without data before the download fails
@@ -283,8 +286,10 @@ def default_cache_dir():
 def get_coco_weights(cache_dir=None):
     """Path of ``mask_rcnn_coco.h5`` in the cache, downloading it the first time.
 
-    A cached file whose size is not ``COCO_MODEL_SIZE`` (e.g. a truncated copy) is downloaded
-    again.
+    A cached file whose size is not ``COCO_MODEL_SIZE`` (e.g. a truncated copy) is rejected: a
+    warning on the ``"mrcnn"`` logger names it with the expected and the actual size, before
+    the download that replaces it (atomically: if that download fails, the file is left as it
+    was).
 
     Args:
         cache_dir: directory to keep the file in; default ``default_cache_dir()``.
@@ -297,8 +302,13 @@ def get_coco_weights(cache_dir=None):
     """
     cache_dir = os.fspath(cache_dir) if cache_dir is not None else default_cache_dir()
     path = os.path.join(cache_dir, COCO_MODEL_FILENAME)
-    if os.path.isfile(path) and os.path.getsize(path) == COCO_MODEL_SIZE:
-        return path
+    if os.path.isfile(path):
+        size = os.path.getsize(path)
+        if size == COCO_MODEL_SIZE:
+            return path
+        logger.warning("Rejected the cached %s for its size: %s, but %s (the released %s) are "
+                       "expected, e.g. an interrupted download or another file; downloading it "
+                       "again.", path, _fmt(size), _fmt(COCO_MODEL_SIZE), COCO_MODEL_FILENAME)
     download_trained_weights(path, verbose=1, url=COCO_MODEL_URL)
     return path
 

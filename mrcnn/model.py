@@ -22,6 +22,8 @@ from collections import OrderedDict
 import keras
 import numpy as np
 import tensorflow as tf
+from tensorflow.core.protobuf import config_pb2, rewriter_config_pb2
+from tensorflow.python.eager import context as _tf_context
 
 from mrcnn import graph, training, weights
 from mrcnn.anchors import compute_backbone_shapes, get_anchors as _get_anchors  # noqa: F401
@@ -55,21 +57,38 @@ _CHECKPOINT_RE = re.compile(
 
 
 @contextlib.contextmanager
-def _grappler_off():
-    """Turns TensorFlow's graph optimizer (Grappler) off while a function is first run.
+def _predict_graph_options():
+    """Grappler settings of the inference function, the same for every call of it.
 
-    Measured on CPU (benchmarks/inference.py): Grappler adds about 0.6 s to the first detect()
-    of the COCO model and nothing to the steady state, whose time is all in oneDNN kernels.
-    The option is read when a function is instantiated, so it only affects the predict function
-    instantiated inside this block; the previous setting is restored afterwards.
+    * The memory optimizer is off. It runs Grappler's analytical cost model, which cannot cost
+      ``CropAndResize`` with dynamic box counts and logs one "Error in PredictCost() for the op:
+      ... CropAndResize" warning per RoIAlign crop (8 for a small model, 24 for the COCO one);
+      for inference it has nothing to do (its passes recompute or swap tensors for gradients
+      and GPU memory pressure).
+    * On a machine without a GPU, Grappler is off altogether. Measured on CPU: it adds 0.6 s
+      or more to the first ``detect()`` and nothing to the steady state, whose time is all in
+      oneDNN kernels. With a GPU it stays on (layout and fusion passes).
+
+    TensorFlow optimizes a function once per distinct option set: the options must not change
+    from one call to the next, or the function is instantiated and optimized again (Grappler's
+    whole cost, and its warnings, moved to the second call). They are set as the calling
+    thread's function call options (``tensorflow.python.eager.context``: the only per-call
+    Grappler setting TensorFlow has; ``tf.config.optimizer`` has no memory-optimizer switch),
+    so other threads and other functions keep theirs, and restored afterwards.
     """
-    key = "disable_meta_optimizer"
-    previous = tf.config.optimizer.get_experimental_options().get(key, False)
-    tf.config.optimizer.set_experimental_options({key: True})
+    ctx = _tf_context.context()
+    previous = ctx.function_call_options
+    config = config_pb2.ConfigProto.FromString(previous.config_proto_serialized)
+    rewrite = config.graph_options.rewrite_options
+    rewrite.memory_optimization = rewriter_config_pb2.RewriterConfig.NO_MEM_OPT
+    if not tf.config.list_logical_devices("GPU"):
+        rewrite.disable_meta_optimizer = True
+    ctx.function_call_options = _tf_context.FunctionCallOptions(
+        executor_type=previous.executor_type, config_proto=config)
     try:
         yield
     finally:
-        tf.config.optimizer.set_experimental_options({key: previous})
+        ctx.function_call_options = previous
 
 
 def log(text, array=None):
@@ -285,10 +304,7 @@ class MaskRCNN:
             self._predict_fn = predict
         args = (tf.constant(molded_images, tf.float32), tf.constant(image_metas, tf.float32),
                 tf.constant(anchors, tf.float32))
-        if not self._predict_fn.experimental_get_tracing_count():
-            with _grappler_off():
-                detections, masks = self._predict_fn(*args)
-        else:
+        with _predict_graph_options():
             detections, masks = self._predict_fn(*args)
         return detections.numpy(), masks.numpy()
 

@@ -536,7 +536,8 @@ def load_weights(keras_model, filepath, by_name=False, exclude=None, verbose=1) 
         filepath: str or os.PathLike.
         by_name: bool.
         exclude: list of str or None.
-        verbose: >= 1 logs the summary line at INFO on the ``"mrcnn"`` logger, 0 at DEBUG.
+        verbose: >= 1 logs the summary line at INFO on the ``"mrcnn"`` logger (printed when the
+            application configured no logging handler), 0 at DEBUG.
 
     Returns:
         LoadReport.
@@ -676,8 +677,19 @@ def load_weights(keras_model, filepath, by_name=False, exclude=None, verbose=1) 
             "and rpn_bbox_pred).",
             ", ".join(exclude_not_found),
         )
-    logger.log(logging.INFO if verbose else logging.DEBUG, report.summary())
+    _log_summary(report.summary(), verbose)
     return report
+
+
+def _log_summary(text, verbose):
+    """The summary line of ``load_weights``: an INFO (``verbose``) or DEBUG record on the
+    ``"mrcnn"`` logger, printed instead (stdout) when ``verbose`` and the application has set
+    no logging handler for it or an ancestor, where the record would reach no one (logging's
+    last-resort handler shows WARNING and above only). One line either way, never both."""
+    if verbose and not logger.hasHandlers():
+        print(text)
+    else:
+        logger.log(logging.INFO if verbose else logging.DEBUG, text)
 
 
 # ------------------------------------------------------------------------------------------------

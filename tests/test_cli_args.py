@@ -89,3 +89,64 @@ def test_coco_class_tables_match_the_coco_annotations():
     cats = sorted(raw["categories"], key=lambda c: c["id"])
     assert COCO_CLASS_NAMES == ["BG"] + [c["name"] for c in cats]
     assert COCO_CATEGORY_IDS == [0] + [c["id"] for c in cats]
+
+
+def test_directory_and_empty_images_get_their_own_messages(tmp_path, capsys):
+    folder = tmp_path / "photos.jpg"
+    folder.mkdir()
+    empty = tmp_path / "empty.jpg"
+    empty.write_bytes(b"")
+    with pytest.raises(SystemExit) as info:
+        cli.main(["detect", str(folder), str(empty), "--weights", "coco", "--output",
+                  str(tmp_path / "out")])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert f"image {folder} is a directory, not a file" in err
+    assert f"image {empty} is empty (0 bytes)" in err
+    assert "not found" not in err and "imageio" not in err
+    with pytest.raises(SystemExit) as info:
+        cli.main(["detect", demo_images(1)[0], "--weights", str(tmp_path), "--output",
+                  str(tmp_path / "out")])
+    assert info.value.code == 2
+    assert f"--weights {tmp_path} is a directory" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def run_cli(code, *args):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+CONSOLE_SCRIPT = "import sys; from mrcnn.cli import main; sys.argv[0] = 'mrcnn'; sys.exit(main())"
+
+
+def test_console_script_usage_and_version():
+    """setup.py's entry point ``mrcnn=mrcnn.cli:main`` names itself ``mrcnn``; ``python -m
+    mrcnn`` names itself so; ``--version`` prints the package version."""
+    import mrcnn
+    proc = run_cli(CONSOLE_SCRIPT)
+    assert proc.returncode == 2 and proc.stderr.startswith("usage: mrcnn [-h] [--version]")
+    proc = run_cli(CONSOLE_SCRIPT, "detect")
+    assert proc.returncode == 2 and "usage: mrcnn detect" in proc.stderr
+    assert "mrcnn detect: error:" in proc.stderr
+    proc = run_cli(CONSOLE_SCRIPT, "--version")
+    assert proc.returncode == 0 and proc.stdout == f"mrcnn {mrcnn.__version__}\n"
+    proc = subprocess.run([sys.executable, "-m", "mrcnn", "--version"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert proc.returncode == 0 and proc.stdout == f"mrcnn {mrcnn.__version__}\n"
+    proc = subprocess.run([sys.executable, "-m", "mrcnn"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert proc.returncode == 2 and proc.stderr.startswith("usage: python -m mrcnn [-h]")
+    assert "entry_points={\"console_scripts\": [\"mrcnn=mrcnn.cli:main\"]}" in \
+        (ROOT / "setup.py").read_text()
+
+
+def test_setup_reads_the_package_version():
+    import mrcnn
+    proc = subprocess.run([sys.executable, "setup.py", "--version"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == mrcnn.__version__
+    assert mrcnn.__version__ not in (ROOT / "setup.py").read_text()

@@ -193,6 +193,42 @@ def test_get_coco_weights_downloads_once_and_repairs(server, tmp_path, monkeypat
     assert get_coco_weights() == os.path.join(str(tmp_path / "home"), "mask_rcnn_coco.h5")
 
 
+def test_cached_file_of_the_wrong_size_is_named_as_rejected_before_the_download(
+        server, tmp_path, monkeypatch):
+    import logging
+    base, root = server
+    data = _payload(root, "mask_rcnn_coco.h5", 10000, seed=4)
+    monkeypatch.setattr(download, "COCO_MODEL_URL", f"{base}/mask_rcnn_coco.h5")
+    monkeypatch.setattr(download, "COCO_MODEL_SIZE", len(data))
+    cached = tmp_path / "cache" / "mask_rcnn_coco.h5"
+    cached.parent.mkdir()
+    cached.write_bytes(b"x" * 1234)
+    seen = []  # (message, requests the server had received when it was logged)
+
+    class Probe(logging.Handler):
+        def emit(self, record):
+            seen.append((record.getMessage(), record.levelno, len(FileHandler.requests)))
+
+    probe = Probe()
+    logging.getLogger("mrcnn").addHandler(probe)
+    try:
+        assert get_coco_weights(cached.parent) == str(cached)
+    finally:
+        logging.getLogger("mrcnn").removeHandler(probe)
+    assert cached.read_bytes() == data and len(FileHandler.requests) == 1
+    (message, level, requests_then), = seen
+    assert level == logging.WARNING and requests_then == 0
+    assert f"Rejected the cached {cached} for its size" in message
+    assert "1,234 bytes" in message and "10,000 bytes" in message
+
+    # A failed download leaves the rejected file as it was and says why.
+    cached.write_bytes(b"x" * 1234)
+    monkeypatch.setattr(download, "COCO_MODEL_URL", f"{base}/gone/mask_rcnn_coco.h5")
+    with pytest.raises(DownloadError, match="404"):
+        get_coco_weights(cached.parent)
+    assert cached.read_bytes() == b"x" * 1234
+
+
 def test_default_cache_dir(monkeypatch, tmp_path):
     monkeypatch.setenv("MRCNN_HOME", str(tmp_path / "mine"))
     assert default_cache_dir() == str(tmp_path / "mine")
