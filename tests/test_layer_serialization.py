@@ -77,10 +77,15 @@ def outputs_of(model, inputs):
 
 
 def pseudo_ground_truth(run):
-    """The first three proposals as GT (classes 1, 2, 3; all-true mini masks), so that the
-    sampled RoIs include positives."""
+    """The first three proposals of positive area as GT (classes 1, 2, 3; all-true mini masks),
+    so that the sampled RoIs include positives (random weights also propose zero-height boxes,
+    which the targets drop as degenerate GT)."""
     mh, mw = run["config"].MINI_MASK_SHAPE
-    return (np.array([[1, 2, 3]], np.int32), run["rois"][:, :3],
+    rois = run["rois"][0]
+    area = (rois[:, 2] - rois[:, 0]) * (rois[:, 3] - rois[:, 1])
+    first = np.flatnonzero(area > 0)[:3]
+    assert len(first) == 3
+    return (np.array([[1, 2, 3]], np.int32), rois[np.newaxis, first],
             np.ones((1, mh, mw, 3), bool))
 
 
