@@ -15,6 +15,13 @@ from mrcnn.visualize import _layer_of_weights
 L = keras.layers
 
 
+def randomized(model, seed):
+    rng = np.random.default_rng(seed)
+    for var in model.weights:
+        var.assign(rng.normal(size=tuple(var.shape)).astype("float32"))
+    return model
+
+
 def two_level_model(seed=0):
     """outer_conv -> mid (inner (deep_conv) -> mid_conv) -> pool -> head; weights random."""
     deep_in = keras.Input((None, None, 4), name="deep_in")
@@ -25,11 +32,7 @@ def two_level_model(seed=0):
     inp = keras.Input((6, 6, 2), name="input_image")
     x = L.Conv2D(4, 3, padding="same", name="outer_conv")(inp)
     x = L.GlobalAveragePooling2D(name="pool")(mid(x))
-    model = keras.Model(inp, L.Dense(2, name="head")(x), name="outer")
-    rng = np.random.default_rng(seed)
-    for var in model.weights:
-        var.assign(rng.normal(size=tuple(var.shape)).astype("float32"))
-    return model
+    return randomized(keras.Model(inp, L.Dense(2, name="head")(x), name="outer"), seed)
 
 
 def test_walk_is_depth_first_in_layer_order_with_depths():
@@ -93,11 +96,7 @@ def flat_model(seed):
     x = L.Conv2D(4, 1, name="deep_conv")(x)
     x = L.Conv2D(3, 1, name="mid_conv")(x)
     x = L.GlobalAveragePooling2D(name="pool")(x)
-    model = keras.Model(inp, L.Dense(2, name="head")(x), name="flat")
-    rng = np.random.default_rng(seed)
-    for var in model.weights:
-        var.assign(rng.normal(size=tuple(var.shape)).astype("float32"))
-    return model
+    return randomized(keras.Model(inp, L.Dense(2, name="head")(x), name="flat"), seed)
 
 
 def test_copy_by_name_opens_a_nested_model_only_when_the_source_lacks_it():
