@@ -31,6 +31,8 @@ from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 from tqdm.auto import tqdm
 
+from mrcnn.layer_walk import is_nested_model, iter_layers
+
 #: Names of the 12 numbers ``COCOeval.summarize()`` prints, in its order (``COCOeval.stats``).
 #: AP: IoU 0.50:0.95; AP50/AP75: IoU 0.5/0.75; APs/APm/APl: small (< 32^2 px), medium, large
 #: (> 96^2 px) objects; AR1/AR10/AR100: recall with at most 1/10/100 detections per image;
@@ -464,13 +466,12 @@ def evaluate_dataset(model, dataset, image_ids=None, limit=0, batch_size=None, v
     return out
 
 
-def _layers_by_name(model, table=None):
-    """name -> layer for a Keras model's layers, descending into nested models."""
-    table = {} if table is None else table
-    for layer in model.layers:
+def _layers_by_name(model):
+    """name -> layer for a Keras model's layers, nested models and their layers included (the
+    first layer of a name wins)."""
+    table = {}
+    for layer in iter_layers(model):
         table.setdefault(layer.name, layer)
-        if isinstance(layer, keras.Model):
-            _layers_by_name(layer, table)
     return table
 
 
@@ -486,30 +487,24 @@ def _copy_weights_by_name(source, target):
     """
     source_layers = _layers_by_name(source)
     copied, missing = 0, []
-
-    def visit(model):
-        nonlocal copied
-        for layer in model.layers:
-            if not layer.weights:
-                continue
-            src = source_layers.get(layer.name)
-            if src is None:
-                if isinstance(layer, keras.Model):
-                    visit(layer)
-                else:
-                    missing.append(layer.name)
-                continue
-            values = src.get_weights()
-            shapes = [tuple(w.shape) for w in layer.weights]
-            if [v.shape for v in values] != shapes:
-                raise ValueError(
-                    f"Layer {layer.name!r}: the trained model has weights of shapes "
-                    f"{[v.shape for v in values]}, the inference model {shapes}; build both "
-                    "models from the same configuration (NUM_CLASSES, BACKBONE, ...)")
-            layer.set_weights(values)
-            copied += 1
-
-    visit(target)
+    # A nested target model is opened only when the source has no layer of its name.
+    for layer in iter_layers(target, expand=lambda nested: nested.name not in source_layers):
+        if not layer.weights:
+            continue
+        src = source_layers.get(layer.name)
+        if src is None:
+            if not is_nested_model(layer):  # a nested one: its layers come next
+                missing.append(layer.name)
+            continue
+        values = src.get_weights()
+        shapes = [tuple(w.shape) for w in layer.weights]
+        if [v.shape for v in values] != shapes:
+            raise ValueError(
+                f"Layer {layer.name!r}: the trained model has weights of shapes "
+                f"{[v.shape for v in values]}, the inference model {shapes}; build both "
+                "models from the same configuration (NUM_CLASSES, BACKBONE, ...)")
+        layer.set_weights(values)
+        copied += 1
     if missing:
         raise ValueError(f"{len(missing)} layers of the inference model are not in the trained "
                          f"model, e.g. {missing[:5]}; the callback needs an inference model "

@@ -73,8 +73,15 @@ def _predict_graph_options():
     from one call to the next, or the function is instantiated and optimized again (Grappler's
     whole cost, and its warnings, moved to the second call). They are set as the calling
     thread's function call options (``tensorflow.python.eager.context``: the only per-call
-    Grappler setting TensorFlow has; ``tf.config.optimizer`` has no memory-optimizer switch),
-    so other threads and other functions keep theirs, and restored afterwards.
+    Grappler setting TensorFlow has; ``tf.config.optimizer`` has no memory-optimizer switch,
+    and it is process-wide), only around the call of the inference function, and restored
+    afterwards, so other functions keep theirs.
+
+    Thread-safe: checked in TensorFlow 2.21's ``eager/context.py``,
+    ``Context.function_call_options`` reads and writes ``self._thread_local_data`` (``pywrap_tfe.EagerContextThreadLocalData``, one
+    value per thread), and a ``tf.function`` reads the calling thread's value when it is called
+    (``atomic_function``). Two threads inside this context manager, or one inside and one
+    outside, never see each other's options (``tests/test_model.py``).
     """
     ctx = _tf_context.context()
     previous = ctx.function_call_options
@@ -123,7 +130,8 @@ class MaskRCNN:
         self.mode = mode
         self.config = config
         self.model_dir = model_dir
-        self._anchor_cache = {}
+        self._anchor_cache = {}  # molded (h, w) -> normalized anchors (Matterport's name)
+        self._pixel_anchor_cache = {}  # molded (h, w) -> pixel anchors (self.anchors)
         self._predict_fn = None
         self.set_log_dir()
         self.keras_model = self.build(mode=mode, config=config)
@@ -176,9 +184,12 @@ class MaskRCNN:
         return [layer for layer in self.keras_model.layers if layer.weights]
 
     def find_trainable_layer(self, layer):
-        """Unwraps ``TimeDistributed`` layers (kept for Matterport code)."""
-        if isinstance(layer, keras.layers.TimeDistributed):
-            return self.find_trainable_layer(layer.layer)
+        """Returns ``layer`` itself (kept for Matterport code).
+
+        Matterport's version unwrapped ``TimeDistributed`` layers; this library builds none (the
+        heads are per-RoI layers on flat RoI batches), and a Keras 3 wrapper lists its inner
+        layer's weights and passes ``trainable`` on to it anyway.
+        """
         return layer
 
     # ------------------------------------------------------------------ weights and logs
@@ -260,16 +271,16 @@ class MaskRCNN:
 
     # ------------------------------------------------------------------ inference
     def get_anchors(self, image_shape):
-        """Normalized anchors [A, 4] float32 for a molded image shape (cached).
+        """Normalized anchors [A, 4] float32 for a molded image shape (cached per shape).
 
-        Also sets ``self.anchors`` to the same anchors in pixels, as the original.
+        Also sets ``self.anchors`` to the same anchors in pixels (float32 [A, 4]), as the
+        original; both are computed once per shape (Matterport ``MaskRCNN.get_anchors``).
         """
         key = tuple(int(v) for v in image_shape[:2])
         if key not in self._anchor_cache:
-            self.anchors = _get_anchors(self.config, key, normalized=False)
+            self._pixel_anchor_cache[key] = _get_anchors(self.config, key, normalized=False)
             self._anchor_cache[key] = _get_anchors(self.config, key, normalized=True)
-        else:
-            self.anchors = _get_anchors(self.config, key, normalized=False)
+        self.anchors = self._pixel_anchor_cache[key]
         return self._anchor_cache[key]
 
     def mold_inputs(self, images):

@@ -16,6 +16,7 @@ import tensorflow as tf
 
 from mrcnn import losses, weights
 from mrcnn.config import NUMERIC_RULES, check_number
+from mrcnn.layer_walk import is_nested_model, walk_layers
 from mrcnn.layers.loss_layer import LOSS_NAMES
 
 logger = logging.getLogger("mrcnn")
@@ -83,24 +84,23 @@ class TrainingModel(keras.Model):
 def set_trainable(keras_model, layer_regex, indent=0, verbose=1):
     """Sets ``trainable`` on the layers whose name fully matches ``layer_regex``.
 
-    Recurses into nested models (``rpn_model``) and unwraps ``TimeDistributed``; layers without
-    weights are skipped. With ``verbose``, prints the trainable layers as Matterport did.
+    Mirrors Matterport ``MaskRCNN.set_trainable``. Walks nested models (``rpn_model``) with
+    ``mrcnn.layer_walk.walk_layers``; layers without weights are skipped. With ``verbose``, prints
+    the trainable layers as Matterport did (a nested model's layers ``indent + 4`` deeper).
     """
     if verbose > 0 and indent == 0:
         print("Selecting layers to train")
-    for layer in keras_model.layers:
-        if isinstance(layer, keras.Model):
+    for layer, depth in walk_layers(keras_model):
+        if is_nested_model(layer):
             if verbose > 0:
                 print(f"In model: {layer.name}")
-            set_trainable(layer, layer_regex, indent=indent + 4, verbose=verbose)
             continue
         if not layer.weights:
             continue
-        target = layer.layer if isinstance(layer, keras.layers.TimeDistributed) else layer
         trainable = bool(re.fullmatch(layer_regex, layer.name))
-        target.trainable = trainable
+        layer.trainable = trainable
         if trainable and verbose > 0:
-            print(f"{' ' * indent}{layer.name:20}   ({type(target).__name__})")
+            print(f"{' ' * (indent + 4 * depth)}{layer.name:20}   ({type(layer).__name__})")
 
 
 def compile_model(keras_model, config, learning_rate, momentum):

@@ -34,6 +34,7 @@ import re
 
 import numpy as np
 
+from mrcnn.layer_walk import iter_weighted_layers
 from mrcnn.rendering import (_binary_masks, _caption, _check_instances, _find_contours,
                              apply_mask, draw_instances, random_colors, save_instances_png)
 
@@ -575,20 +576,11 @@ def display_table(table):
 
 
 def _layer_of_weights(keras_model):
-    """Maps id(variable) -> owning leaf layer, walking nested models (such as ``rpn_model``)."""
+    """Maps id(variable) -> owning leaf layer, nested models (such as ``rpn_model``) walked."""
     owners = {}
-
-    def walk(layer):
-        for sub in getattr(layer, "layers", None) or []:
-            walk(sub)
-        inner = getattr(layer, "layer", None)  # TimeDistributed and similar wrappers
-        if inner is not None and hasattr(inner, "weights"):
-            walk(inner)
-        for w in getattr(layer, "weights", []):
+    for layer in iter_weighted_layers(keras_model):
+        for w in layer.weights:
             owners.setdefault(id(w), layer)
-
-    for layer in keras_model.layers:
-        walk(layer)
     return owners
 
 

@@ -249,3 +249,88 @@ def test_get_anchors_caches_normalized_and_keeps_pixel_anchors(model):
     assert model.anchors.shape == (4092, 4)
     np.testing.assert_allclose(normalized[:, :2] * 127, model.anchors[:, :2], atol=1e-3)
     assert model.get_anchors((128, 128)) is normalized
+
+
+def test_get_anchors_computes_each_shape_once(model, monkeypatch):
+    first = model.get_anchors((128, 128))
+    pixels = model.anchors
+    small = model.get_anchors((64, 64))
+    small_pixels = model.anchors
+    assert small_pixels.shape == small.shape and small.shape != first.shape
+    monkeypatch.setattr(modellib, "_get_anchors",
+                        lambda *args, **kwargs: pytest.fail("anchors computed again"))
+    assert model.get_anchors((128, 128, 3)) is first and model.anchors is pixels
+    assert model.get_anchors((64, 64)) is small and model.anchors is small_pixels
+
+
+def _thread_rewrite_options():
+    """(memory_optimization, disable_meta_optimizer) of the calling thread's function options."""
+    from tensorflow.core.protobuf import config_pb2
+    from tensorflow.python.eager import context
+
+    serialized = context.context().function_call_options.config_proto_serialized
+    rewrite = config_pb2.ConfigProto.FromString(serialized).graph_options.rewrite_options
+    return rewrite.memory_optimization, rewrite.disable_meta_optimizer
+
+
+def test_predict_graph_options_stay_in_their_thread(model, photos):
+    import threading
+
+    import tensorflow as tf
+    from tensorflow.core.protobuf import rewriter_config_pb2
+
+    no_gpu = not tf.config.list_logical_devices("GPU")
+    ours = (rewriter_config_pb2.RewriterConfig.NO_MEM_OPT, no_gpu)
+    default = _thread_rewrite_options()
+    assert default != ours
+    reference = model.detect(photos[:2])
+    seen, errors = {}, []
+    inside, release = threading.Event(), threading.Event()
+    barrier = threading.Barrier(2, timeout=120)
+
+    def guarded(fn):
+        def run():
+            try:
+                fn()
+            except BaseException as e:  # reported by the main thread
+                errors.append(e)
+                inside.set()
+        return run
+
+    def holder():  # stays inside the context manager while the others run
+        with modellib._predict_graph_options():
+            seen["holder"] = _thread_rewrite_options()
+            inside.set()
+            assert release.wait(300)
+            seen["holder_later"] = _thread_rewrite_options()
+        seen["holder_after"] = _thread_rewrite_options()
+
+    def detector(key):
+        def run():
+            seen[key + "_before"] = _thread_rewrite_options()
+            barrier.wait()
+            seen[key] = model.detect(photos[:2])  # two detect() calls at the same time
+            seen[key + "_after"] = _thread_rewrite_options()
+        return run
+
+    threads = [threading.Thread(target=guarded(holder), daemon=True)]
+    threads[0].start()
+    assert inside.wait(120) and not errors, errors
+    seen["main"] = _thread_rewrite_options()
+    threads += [threading.Thread(target=guarded(detector(k)), daemon=True) for k in "ab"]
+    for t in threads[1:]:
+        t.start()
+    for t in threads[1:]:
+        t.join(300)
+    release.set()
+    threads[0].join(120)
+    assert not errors, errors
+    assert not any(t.is_alive() for t in threads)
+    assert seen["holder"] == seen["holder_later"] == ours
+    assert seen["holder_after"] == seen["main"] == default
+    for key in "ab":
+        assert seen[key + "_before"] == seen[key + "_after"] == default
+        for r, want in zip(seen[key], reference):
+            for field in ("rois", "class_ids", "scores", "masks"):
+                np.testing.assert_array_equal(r[field], want[field])
+    assert _thread_rewrite_options() == default

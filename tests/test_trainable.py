@@ -84,3 +84,10 @@ def test_train_bn_none_updates_statistics_in_fit():
 
 def test_frozen_layer_changes_nothing():
     assert not any(fit_one_step(train_bn=False, layer_trainable=False))
+
+
+def test_find_trainable_layer_returns_the_layer(model):
+    for layer in model.keras_model.layers:
+        assert model.find_trainable_layer(layer) is layer
+    assert model.get_trainable_layers() == [
+        layer for layer in model.keras_model.layers if layer.weights]

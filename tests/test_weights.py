@@ -572,3 +572,20 @@ def test_log_line(saved, caplog):
     text = long.summary()
     assert "15 model layers kept" in text and "res4j" in text and "res4k" not in text
     assert "(5 more)" in text
+
+
+def test_public_names_and_a_light_import():
+    import subprocess
+    import sys
+
+    for name in W.__all__:
+        value = getattr(W, name)
+        if callable(value):
+            assert value.__module__.startswith("mrcnn.weights."), name
+    assert W.FINE_TUNE_EXCLUDE[0] == "mrcnn_class_logits" and W.HDF5_OBJECT_HEADER_LIMIT == 64512
+    # The CLI checks a weight file before it builds a model: mrcnn.weights loads no Keras.
+    code = ("import sys, mrcnn.weights; "
+            "print(sorted(m for m in ('keras', 'tensorflow') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
