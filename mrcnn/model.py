@@ -42,7 +42,7 @@ from mrcnn.ops.target_ops import detection_targets as detection_targets_graph  #
 from mrcnn.ops.box_ops import (apply_box_deltas as apply_box_deltas_graph,  # noqa: F401
                                clip_boxes as clip_boxes_graph, denorm_boxes as denorm_boxes_graph,
                                norm_boxes as norm_boxes_graph, overlaps as overlaps_graph)
-from mrcnn.postprocess import mold_inputs, unmold_detections
+from mrcnn.transform import mold_inputs, unmold_detections
 
 logger = logging.getLogger("mrcnn")
 
@@ -254,12 +254,12 @@ class MaskRCNN:
         return self._anchor_cache[key]
 
     def mold_inputs(self, images):
-        """See ``mrcnn.postprocess.mold_inputs``."""
+        """See ``mrcnn.transform.mold_inputs``."""
         return mold_inputs(images, self.config)
 
     def unmold_detections(self, detections, mrcnn_mask, original_image_shape, image_shape,
                           window):
-        """See ``mrcnn.postprocess.unmold_detections``."""
+        """See ``mrcnn.transform.unmold_detections``."""
         return unmold_detections(detections, mrcnn_mask, original_image_shape, image_shape,
                                  window)
 
