@@ -1,6 +1,11 @@
-"""Pre- and post-processing around the inference graph (Matterport ``MaskRCNN.mold_inputs`` and
-``MaskRCNN.unmold_detections``), NumPy.
+"""Pre- and post-processing around the inference graph, NumPy: molding images for the network
+(Matterport ``MaskRCNN.mold_inputs``), grouping molded images into batches of one shape (what
+Matterport's ``MaskRCNN.detect`` left to the caller), and unmolding the detections back to the
+original images (Matterport ``MaskRCNN.unmold_detections``).
 """
+
+from collections import OrderedDict
+from typing import NamedTuple
 
 import numpy as np
 
@@ -11,7 +16,8 @@ from mrcnn.masks import paste_masks
 
 
 def mold_inputs(images, config):
-    """Resizes, pads and normalizes images for the network.
+    """Resizes, pads and normalizes images for the network (Matterport
+    ``MaskRCNN.mold_inputs``).
 
     Args:
         images: list of [H, W, C] arrays (C = ``IMAGE_CHANNEL_COUNT``), possibly of different
@@ -19,8 +25,8 @@ def mold_inputs(images, config):
         config: the model's ``Config``.
 
     Returns:
-        molded_images: float32 [N, h, w, C] (all images must mold to the same size; group them
-            first otherwise).
+        molded_images: float32 [N, h, w, C] (all images must mold to the same size; mold them
+            one at a time and batch them with ``molded_batches`` otherwise).
         image_metas: float64 [N, 12 + NUM_CLASSES] (image_id 0, no active classes).
         windows: int32 [N, 4] pixel box (y1, x1, y2, x2) of the real image in the molded one.
 
@@ -37,7 +43,8 @@ def mold_inputs(images, config):
 
 
 def mold_one(image, config):
-    """One image -> (molded float32 [h, w, C], image_meta [META], window int32 [4])."""
+    """One image -> (molded float32 [h, w, C], image_meta float64 [META], window int32 [4]):
+    the per-image step of ``mold_inputs`` (image_id 0, no active classes)."""
     molded_image, window, scale, _, _ = resize_image(
         image, min_dim=config.IMAGE_MIN_DIM, min_scale=config.IMAGE_MIN_SCALE,
         max_dim=config.IMAGE_MAX_DIM, mode=config.IMAGE_RESIZE_MODE)
@@ -47,8 +54,92 @@ def mold_one(image, config):
     return molded_image, meta, np.asarray(window, dtype=np.int32)
 
 
+class MoldedBatch(NamedTuple):
+    """One batch of images of the same molded shape (from ``molded_batches``).
+
+    Fields:
+        shape: (h, w, C) tuple of ints, the molded shape of every image in the batch.
+        indices: list of ints, the positions of the batch's images in the input list.
+        images: float32 [b, h, w, C] molded images.
+        image_metas: float64 [b, META] (``mrcnn.image_meta``).
+        windows: int32 [b, 4] pixel box (y1, x1, y2, x2) of each real image in its molded one.
+    """
+
+    shape: tuple
+    indices: list
+    images: np.ndarray
+    image_metas: np.ndarray
+    windows: np.ndarray
+
+
+def _check_molded(molded):
+    for i, m in enumerate(molded):
+        if len(m) != 3 or any(np.ndim(a) < 1 or len(a) != 1 for a in m):
+            raise ValueError(
+                f"molded[{i}] must be one image's mold_inputs([image]) result (molded [1, h, w, "
+                "C], image_meta [1, META], window [1, 4]); mold the images one at a time")
+
+
+def group_by_molded_shape(molded):
+    """Groups molded images by their molded shape, in the order each shape is first seen.
+
+    Args:
+        molded: list with one ``mold_inputs([image], config)`` result per image: (float32
+            [1, h, w, C], image_meta [1, META], window int32 [1, 4]).
+
+    Returns:
+        OrderedDict molded shape (h, w, C) -> list of the indices into ``molded`` of the
+        images of that shape, in input order.
+
+    Raises:
+        ValueError: an entry of ``molded`` is not a one-image ``mold_inputs`` result.
+    """
+    _check_molded(molded)
+    groups = OrderedDict()
+    for i, (m, _, _) in enumerate(molded):
+        groups.setdefault(m.shape[1:], []).append(i)
+    return groups
+
+
+def molded_batches(molded, batch_size):
+    """Batches molded images for the network: images of one molded shape together, at most
+    ``batch_size`` per batch (the batching of Matterport's ``MaskRCNN.detect``, which instead
+    required exactly ``BATCH_SIZE`` images of one size).
+
+    Args:
+        molded: list with one ``mold_inputs([image], config)`` result per image (see
+            ``group_by_molded_shape``).
+        batch_size: int >= 1, the most images per batch (``config.BATCH_SIZE``).
+
+    Returns:
+        an iterator of ``MoldedBatch`` tuples; all the batches of one shape come one after
+        the other, shapes in the order they are first seen, images in input order within a
+        shape.
+
+    Raises:
+        ValueError: ``batch_size`` is not a positive int, or an entry of ``molded`` is not a
+            one-image ``mold_inputs`` result.
+    """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
+            or batch_size < 1:
+        raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
+    # Checked here, when called, not at the first batch.
+    return _batches(molded, group_by_molded_shape(molded), int(batch_size))
+
+
+def _batches(molded, groups, batch_size):
+    for shape, indices in groups.items():
+        for start in range(0, len(indices), batch_size):
+            chunk = indices[start:start + batch_size]
+            yield MoldedBatch(tuple(int(v) for v in shape), chunk,
+                              np.concatenate([molded[i][0] for i in chunk]),
+                              np.concatenate([molded[i][1] for i in chunk]),
+                              np.concatenate([molded[i][2] for i in chunk]))
+
+
 def unmold_detections(detections, mrcnn_mask, original_image_shape, image_shape, window):
-    """Turns one image's network outputs into Matterport's detection arrays.
+    """Turns one image's network outputs into Matterport's detection arrays (Matterport
+    ``MaskRCNN.unmold_detections``).
 
     Args:
         detections: [DMAX, 6] rows (y1, x1, y2, x2, class_id, score), boxes normalized to the
