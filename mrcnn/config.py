@@ -24,6 +24,8 @@ import re
 
 import numpy as np
 
+from mrcnn.image_meta import meta_size
+
 _RANGE_RE = re.compile(r"^\s*([\[(])\s*([-+.\w]+)\s*,\s*([-+.\w]+)\s*([\])])\s*$")
 
 
@@ -224,8 +226,8 @@ class Config:
             self.IMAGE_SHAPE = np.array([self.IMAGE_MAX_DIM, self.IMAGE_MAX_DIM,
                                          self.IMAGE_CHANNEL_COUNT])
         # image_id(1) + original_image_shape(3) + image_shape(3) + window(4) + scale(1)
-        # + active_class_ids(NUM_CLASSES)
-        self.IMAGE_META_SIZE = 1 + 3 + 3 + 4 + 1 + self.NUM_CLASSES
+        # + active_class_ids(NUM_CLASSES): the layout of mrcnn.image_meta
+        self.IMAGE_META_SIZE = meta_size(self.NUM_CLASSES)
         self._validate_static()
 
     # ------------------------------------------------------------------------------------------

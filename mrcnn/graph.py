@@ -9,7 +9,7 @@ model saves and loads as a ``.keras`` file and ``keras.models.clone_model`` copi
 import keras
 from keras import layers as KL
 
-from mrcnn import heads
+from mrcnn import heads, image_meta
 from mrcnn.anchors import compute_backbone_shapes
 from mrcnn.backbone import resnet_graph
 from mrcnn.fpn import build_fpn
@@ -174,7 +174,7 @@ def build_training_model(config):
         valid_only=not uses_batch_statistics(config.TRAIN_BN, training=True))
     output_rois = KL.Identity(name="output_rois")(rois)
 
-    active_class_ids = input_image_meta[:, 12:]
+    active_class_ids = image_meta.active_class_ids(input_image_meta)
     loss_inputs = {
         "rpn_class_loss": [input_rpn_match, rpn_class_logits],
         "rpn_bbox_loss": [input_rpn_bbox, input_rpn_match, rpn_bbox],

@@ -44,7 +44,7 @@ from mrcnn.ops.target_ops import detection_targets as detection_targets_graph  #
 from mrcnn.ops.box_ops import (apply_box_deltas as apply_box_deltas_graph,  # noqa: F401
                                clip_boxes as clip_boxes_graph, denorm_boxes as denorm_boxes_graph,
                                norm_boxes as norm_boxes_graph, overlaps as overlaps_graph)
-from mrcnn.postprocess import mold_inputs, unmold_detections
+from mrcnn.transform import mold_inputs, molded_batches, unmold_detections
 
 logger = logging.getLogger("mrcnn")
 
@@ -284,12 +284,12 @@ class MaskRCNN:
         return self._anchor_cache[key]
 
     def mold_inputs(self, images):
-        """See ``mrcnn.postprocess.mold_inputs``."""
+        """See ``mrcnn.transform.mold_inputs``."""
         return mold_inputs(images, self.config)
 
     def unmold_detections(self, detections, mrcnn_mask, original_image_shape, image_shape,
                           window):
-        """See ``mrcnn.postprocess.unmold_detections``."""
+        """See ``mrcnn.transform.unmold_detections``."""
         return unmold_detections(detections, mrcnn_mask, original_image_shape, image_shape,
                                  window)
 
@@ -378,30 +378,23 @@ class MaskRCNN:
             for image in images:
                 log("image", image)
         molded = [self.mold_inputs([image]) for image in images]
-        groups = OrderedDict()
-        for i, (m, _, _) in enumerate(molded):
-            groups.setdefault(m.shape[1:], []).append(i)
         results = [None] * len(images)
-        batch_size = max(1, self.config.BATCH_SIZE)
-        for shape, indices in groups.items():
-            anchors = self.get_anchors(shape)
-            for start in range(0, len(indices), batch_size):
-                chunk = indices[start:start + batch_size]
-                molded_images = np.concatenate([molded[i][0] for i in chunk])
-                image_metas = np.concatenate([molded[i][1] for i in chunk])
-                windows = np.concatenate([molded[i][2] for i in chunk])
-                batch_anchors = np.broadcast_to(anchors, (len(chunk),) + anchors.shape)
-                if verbose:
-                    log("molded_images", molded_images)
-                    log("image_metas", image_metas)
-                    log("anchors", batch_anchors)
-                detections, masks = self._predict(molded_images, image_metas, batch_anchors)
-                for j, i in enumerate(chunk):
-                    rois, class_ids, scores, full_masks = self.unmold_detections(
-                        detections[j], masks[j], images[i].shape, molded_images[j].shape,
-                        windows[j])
-                    results[i] = {"rois": rois, "class_ids": class_ids, "scores": scores,
-                                  "masks": full_masks}
+        anchors_shape = None
+        for batch in molded_batches(molded, max(1, self.config.BATCH_SIZE)):
+            if batch.shape != anchors_shape:  # once per shape: its batches come in a row
+                anchors, anchors_shape = self.get_anchors(batch.shape), batch.shape
+            batch_anchors = np.broadcast_to(anchors, (len(batch.indices),) + anchors.shape)
+            if verbose:
+                log("molded_images", batch.images)
+                log("image_metas", batch.image_metas)
+                log("anchors", batch_anchors)
+            detections, masks = self._predict(batch.images, batch.image_metas, batch_anchors)
+            for j, i in enumerate(batch.indices):
+                rois, class_ids, scores, full_masks = self.unmold_detections(
+                    detections[j], masks[j], images[i].shape, batch.images[j].shape,
+                    batch.windows[j])
+                results[i] = {"rois": rois, "class_ids": class_ids, "scores": scores,
+                              "masks": full_masks}
         return results
 
     def detect_molded(self, molded_images, image_metas, verbose=0):

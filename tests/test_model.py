@@ -1,5 +1,5 @@
 """MaskRCNN in inference mode on real photos with a small configuration: detect() outputs,
-input conversion, batching, unmolding, errors, log folders."""
+input conversion, batching, errors, log folders (unmolding: test_transform.py)."""
 
 import os
 from pathlib import Path
@@ -9,7 +9,6 @@ import pytest
 import skimage.io
 
 import mrcnn.model as modellib
-from mrcnn import masks as np_masks
 from mrcnn.config import Config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -156,45 +155,6 @@ def test_any_number_of_images_of_any_size(tmp_path, photos):
     for r, image in zip(results, images):
         check_result(r, image.shape)
     np.testing.assert_array_equal(results[0]["rois"], results[3]["rois"])
-
-
-def test_unmold_detections_matches_per_instance_reference():
-    rng = np.random.default_rng(0)
-    config = SmallConfig()
-    original = (375, 500, 3)
-    molded = (128, 128, 3)
-    window = np.array([17, 0, 111, 128])  # a 375x500 photo in a 128 square
-    n, dmax, nc = 6, 10, config.NUM_CLASSES
-    detections = np.zeros((dmax, 6), np.float32)
-    y1 = rng.uniform(0.15, 0.6, n)
-    x1 = rng.uniform(0.0, 0.6, n)
-    detections[:n, 0], detections[:n, 1] = y1, x1
-    detections[:n, 2] = y1 + rng.uniform(0.02, 0.2, n)
-    detections[:n, 3] = x1 + rng.uniform(0.02, 0.3, n)
-    detections[:n, 4] = rng.integers(1, nc, n)
-    detections[:n, 5] = np.sort(rng.uniform(0.5, 1, n))[::-1]
-    mrcnn_mask = rng.uniform(size=(dmax, 28, 28, nc)).astype(np.float32)
-    boxes, class_ids, scores, full = modellib.MaskRCNN.unmold_detections(
-        None, detections, mrcnn_mask, original, molded, window)
-    # Reference: Matterport's formulas, one instance at a time.
-    wy1, wx1, wy2, wx2 = (window - [0, 0, 1, 1]) / np.array([127, 127, 127, 127])
-    wh, ww = wy2 - wy1, wx2 - wx1
-    ref = (detections[:n, :4] - [wy1, wx1, wy1, wx1]) / [wh, ww, wh, ww]
-    ref = np.around(ref * [374, 499, 374, 499] + [0, 0, 1, 1]).astype(np.int32)
-    np.testing.assert_array_equal(boxes, ref)
-    np.testing.assert_array_equal(class_ids, detections[:n, 4].astype(np.int32))
-    for i in range(n):
-        expected = np_masks.unmold_mask(mrcnn_mask[i, :, :, class_ids[i]], boxes[i], original)
-        assert (full[:, :, i] != expected).mean() < 1e-4
-
-
-def test_empty_detections_give_bool_masks():
-    detections = np.zeros((5, 6), np.float32)
-    boxes, class_ids, scores, full = modellib.MaskRCNN.unmold_detections(
-        None, detections, np.zeros((5, 28, 28, 4), np.float32), (30, 40, 3), (64, 64, 3),
-        [0, 0, 64, 64])
-    assert full.shape == (30, 40, 0) and full.dtype == bool
-    assert boxes.shape == (0, 4) and class_ids.shape == (0,) and scores.shape == (0,)
 
 
 def test_set_log_dir_and_find_last(tmp_path):

@@ -5,6 +5,7 @@ from collections.abc import Sequence
 import keras
 import tensorflow as tf
 
+from mrcnn import image_meta
 from mrcnn.layers.config_args import fill_from_config, float_list
 from mrcnn.ops import box_ops, detection_ops
 
@@ -49,9 +50,9 @@ class DetectionLayer(keras.layers.Layer):
         self.nms_threshold = float(args["nms_threshold"])
 
     def call(self, inputs: Sequence[tf.Tensor]) -> tf.Tensor:
-        rois, mrcnn_class, mrcnn_bbox, image_meta = inputs
-        # Window of the real image, normalized with the molded size of image 0.
-        window = box_ops.norm_boxes(image_meta[:, 7:11], image_meta[0, 4:6])
+        rois, mrcnn_class, mrcnn_bbox, meta = inputs
+        # Window of the real image, normalized with the molded size (H, W) of image 0.
+        window = box_ops.norm_boxes(image_meta.window(meta), image_meta.image_shape(meta)[0, :2])
         return detection_ops.refine_detections(
             rois, mrcnn_class, mrcnn_bbox, window, self.bbox_std_dev, self.min_confidence,
             self.max_instances, self.nms_threshold)

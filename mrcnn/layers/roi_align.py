@@ -5,6 +5,7 @@ from collections.abc import Sequence
 import keras
 import tensorflow as tf
 
+from mrcnn import image_meta
 from mrcnn.ops import spatial_transform_ops
 
 
@@ -27,9 +28,9 @@ class PyramidROIAlign(keras.layers.Layer):
         self.pool_shape = tuple(int(v) for v in pool_shape)
 
     def call(self, inputs: Sequence[tf.Tensor]) -> tf.Tensor:
-        boxes, image_meta = inputs[0], inputs[1]
+        boxes, meta = inputs[0], inputs[1]
         feature_maps = list(inputs[2:])
-        image_shape = image_meta[0, 4:6]
+        image_shape = image_meta.image_shape(meta)[0, :2]  # (H, W) of image 0's molded shape
         return spatial_transform_ops.pyramid_roi_align(feature_maps, boxes, image_shape,
                                                        self.pool_shape)
 
