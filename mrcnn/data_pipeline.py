@@ -21,7 +21,7 @@ import tensorflow as tf
 from mrcnn.anchors import get_anchors
 from mrcnn.augmentation import augment as _augment
 from mrcnn.augmentation import augmentation_kind
-from mrcnn.boxes import box_refinement, compute_overlaps, extract_bboxes
+from mrcnn.boxes import BoxCoder, compute_overlaps, extract_bboxes
 from mrcnn.image import mold_image, resize, resize_image, to_pixel_range
 from mrcnn.image_meta import compose_image_meta
 from mrcnn.masks import expand_mask, minimize_mask, resize_mask
@@ -279,8 +279,8 @@ def build_rpn_targets(image_shape, anchors, gt_class_ids, gt_boxes, config, rng=
     4. Balance: positives above ``RPN_TRAIN_ANCHORS_PER_IMAGE // 2`` are reset to 0 (neutral) at
        random, then negatives above ``RPN_TRAIN_ANCHORS_PER_IMAGE - positives`` likewise.
     5. ``rpn_bbox`` row ``i`` holds the deltas from the ``i``-th positive anchor (in anchor order)
-       to its highest-IoU GT box (the first on ties), ``box_refinement(anchor, gt) /
-       RPN_BBOX_STD_DEV``; later rows are zero.
+       to its highest-IoU GT box (the first on ties), ``BoxCoder(RPN_BBOX_STD_DEV).encode(anchor,
+       gt)`` (``box_refinement(anchor, gt) / RPN_BBOX_STD_DEV``); later rows are zero.
 
     Vectorised (IoU blocks of at most ~1M anchor x box pairs).
 
@@ -342,9 +342,9 @@ def build_rpn_targets(image_shape, anchors, gt_class_ids, gt_boxes, config, rng=
 
     positives = np.flatnonzero(rpn_match == 1)
     if positives.size:
-        deltas = box_refinement(anchors[positives], gt_boxes[anchor_argmax[positives]])
-        std = np.asarray(config.RPN_BBOX_STD_DEV, dtype=np.float64).reshape(1, 4)
-        rpn_bbox[:positives.size] = (deltas / std).astype(np.float32)
+        coder = BoxCoder(config.RPN_BBOX_STD_DEV)
+        rpn_bbox[:positives.size] = coder.encode(anchors[positives],
+                                                 gt_boxes[anchor_argmax[positives]])
     return rpn_match, rpn_bbox
 
 
@@ -425,9 +425,10 @@ def build_detection_targets(rpn_rois, gt_class_ids, gt_boxes, gt_masks, config, 
     GT box is > 0.5 and background when it is < 0.5. At most ``int(TRAIN_ROIS_PER_IMAGE *
     ROI_POSITIVE_RATIO)`` foreground RoIs are kept (random subset), background RoIs fill the rest;
     if there are still fewer than ``TRAIN_ROIS_PER_IMAGE``, kept RoIs are repeated at random.
-    Foreground RoIs get their highest-IoU GT box's class, ``box_refinement(roi, gt) /
-    BBOX_STD_DEV`` in that class's slot, and that GT mask cropped to the RoI and resized
-    bilinearly to ``MASK_SHAPE`` (soft values, not thresholded). Background RoIs get zeros.
+    Foreground RoIs get their highest-IoU GT box's class, the deltas
+    ``BoxCoder(BBOX_STD_DEV).encode(roi, gt)`` (``box_refinement(roi, gt) / BBOX_STD_DEV``) in
+    that class's slot, and that GT mask cropped to the RoI and resized bilinearly to
+    ``MASK_SHAPE`` (soft values, not thresholded). Background RoIs get zeros.
 
     Args:
         rpn_rois: [R, 4] int pixel RoIs (y1, x1, y2, x2), R > 0.
@@ -495,9 +496,8 @@ def build_detection_targets(rpn_rois, gt_class_ids, gt_boxes, gt_masks, config, 
     bboxes = np.zeros([total, num_classes, 4], dtype=np.float32)
     pos = np.flatnonzero(class_ids > 0)
     if pos.size:
-        std = np.asarray(config.BBOX_STD_DEV, dtype=np.float64).reshape(1, 4)
-        deltas = box_refinement(rois[pos], boxes_of_rois[pos]) / std
-        bboxes[pos, class_ids[pos]] = deltas.astype(np.float32)
+        coder = BoxCoder(config.BBOX_STD_DEV)
+        bboxes[pos, class_ids[pos]] = coder.encode(rois[pos], boxes_of_rois[pos])
 
     mask_shape = tuple(int(s) for s in config.MASK_SHAPE)
     masks = np.zeros((total,) + mask_shape + (num_classes,), dtype=np.float32)
