@@ -162,6 +162,13 @@ def non_max_suppression(boxes, scores, threshold):
     return np.array(pick, dtype=np.int32)
 
 
+def _centers_and_sizes(boxes):
+    """(cy, cx, h, w) of [N, 4] boxes, each [N]: the box coding's frame."""
+    height = boxes[:, 2] - boxes[:, 0]
+    width = boxes[:, 3] - boxes[:, 1]
+    return boxes[:, 0] + 0.5 * height, boxes[:, 1] + 0.5 * width, height, width
+
+
 def apply_box_deltas(boxes, deltas, scale_clamp=SCALE_CLAMP):
     """Applies refinement deltas to boxes (Matterport ``utils.apply_box_deltas``).
 
@@ -191,10 +198,7 @@ def apply_box_deltas(boxes, deltas, scale_clamp=SCALE_CLAMP):
     if deltas.shape != boxes.shape:
         raise ValueError(f"apply_box_deltas: boxes {boxes.shape} and deltas {deltas.shape} must "
                          "have the same shape")
-    height = boxes[:, 2] - boxes[:, 0]
-    width = boxes[:, 3] - boxes[:, 1]
-    center_y = boxes[:, 0] + 0.5 * height
-    center_x = boxes[:, 1] + 0.5 * width
+    center_y, center_x, height, width = _centers_and_sizes(boxes)
     center_y = center_y + deltas[:, 0] * height
     center_x = center_x + deltas[:, 1] * width
     dh, dw = deltas[:, 2], deltas[:, 3]
@@ -229,14 +233,8 @@ def box_refinement(box, gt_box):
     if box.shape != gt_box.shape:
         raise ValueError(f"box_refinement: box {box.shape} and gt_box {gt_box.shape} must have "
                          "the same shape")
-    height = box[:, 2] - box[:, 0]
-    width = box[:, 3] - box[:, 1]
-    center_y = box[:, 0] + 0.5 * height
-    center_x = box[:, 1] + 0.5 * width
-    gt_height = gt_box[:, 2] - gt_box[:, 0]
-    gt_width = gt_box[:, 3] - gt_box[:, 1]
-    gt_center_y = gt_box[:, 0] + 0.5 * gt_height
-    gt_center_x = gt_box[:, 1] + 0.5 * gt_width
+    center_y, center_x, height, width = _centers_and_sizes(box)
+    gt_center_y, gt_center_x, gt_height, gt_width = _centers_and_sizes(gt_box)
     dy = (gt_center_y - center_y) / height
     dx = (gt_center_x - center_x) / width
     dh = np.log(gt_height / height)

@@ -20,6 +20,13 @@ from mrcnn.boxes import SCALE_CLAMP  # noqa: F401 - the coder's default, documen
 BBOX_LOG_SCALE_CLIP = math.log(1000.0 / 16.0)
 
 
+def _centers_and_sizes(boxes):
+    """(cy, cx, h, w) of [..., 4] boxes, each [...]: the box coding's frame."""
+    height = boxes[..., 2] - boxes[..., 0]
+    width = boxes[..., 3] - boxes[..., 1]
+    return boxes[..., 0] + 0.5 * height, boxes[..., 1] + 0.5 * width, height, width
+
+
 def apply_box_deltas(boxes, deltas, log_scale_clip=BBOX_LOG_SCALE_CLIP):
     """Applies deltas to boxes.
 
@@ -33,10 +40,7 @@ def apply_box_deltas(boxes, deltas, log_scale_clip=BBOX_LOG_SCALE_CLIP):
     Returns:
         float [..., 4] refined boxes in the coordinates of ``boxes``.
     """
-    height = boxes[..., 2] - boxes[..., 0]
-    width = boxes[..., 3] - boxes[..., 1]
-    center_y = boxes[..., 0] + 0.5 * height
-    center_x = boxes[..., 1] + 0.5 * width
+    center_y, center_x, height, width = _centers_and_sizes(boxes)
     dh, dw = deltas[..., 2], deltas[..., 3]
     if log_scale_clip is not None:
         dh = tf.minimum(dh, log_scale_clip)
@@ -104,14 +108,8 @@ def box_refinement(box, gt_box):
     """
     box = tf.cast(box, tf.float32)
     gt_box = tf.cast(gt_box, tf.float32)
-    height = box[..., 2] - box[..., 0]
-    width = box[..., 3] - box[..., 1]
-    center_y = box[..., 0] + 0.5 * height
-    center_x = box[..., 1] + 0.5 * width
-    gt_height = gt_box[..., 2] - gt_box[..., 0]
-    gt_width = gt_box[..., 3] - gt_box[..., 1]
-    gt_center_y = gt_box[..., 0] + 0.5 * gt_height
-    gt_center_x = gt_box[..., 1] + 0.5 * gt_width
+    center_y, center_x, height, width = _centers_and_sizes(box)
+    gt_center_y, gt_center_x, gt_height, gt_width = _centers_and_sizes(gt_box)
     dy = (gt_center_y - center_y) / height
     dx = (gt_center_x - center_x) / width
     dh = tf.math.log(gt_height / height)
