@@ -15,8 +15,8 @@ import numpy as np
 # up to 3.4e8 pixels (or normalized units) still decodes to finite float32 coordinates
 # (float32 max 3.4e38), whereas exp alone overflows from dh = 88.7 and then gives inf and NaN
 # (``-inf + inf``) coordinates. Deltas below it decode exactly as Matterport's unclamped exp; above
-# it Matterport's box (if finite at all) is over 1e30 times the input box, and so is this one:
-# clipped to any window both become the whole window. Detectron2 and torchvision clamp at
+# it Matterport's box side (if finite at all) is over 1e30 times the input's, and so is this one:
+# clipped to a window, both span it. Detectron2 and torchvision clamp at
 # log(1000 / 16) instead, a box growing at most 62.5 times, which changes boxes that Matterport
 # decodes (random weights exceed it).
 SCALE_CLAMP = math.log(1e30)

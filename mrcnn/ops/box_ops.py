@@ -132,11 +132,12 @@ class BoxCoder(np_boxes.BoxCoder):
     Why the default ``scale_clamp`` is ``SCALE_CLAMP`` = log(1e30): Matterport applies ``exp``
     unclamped, which overflows float32 from dh = 88.7 (inf and NaN coordinates). A clamp only
     as high as the overflow needs keeps every finite Matterport result: below log(1e30) the
-    clamp does not act and the boxes are Matterport's bit for bit; above it a box grows 1e30
-    times (finite for boxes up to 3.4e8, pixel or normalized), as Matterport's did where it
-    stayed finite, and clipping to the image window gives the whole window for both. Detectron2's
-    log(1000 / 16) (a box grows at most 62.5 times) changed proposals and detections that
-    Matterport decodes (random weights exceed dh = 4.14).
+    clamp does not act and the boxes are Matterport's bit for bit; above it a side grows 1e30
+    times (finite for boxes up to 3.4e8, pixel or normalized) where Matterport's grew more (or
+    overflowed), so once clipped to the image window that side spans the whole window for both
+    (for any box side over 1e-29 of the window). Detectron2's log(1000 / 16) (a box grows at
+    most 62.5 times) changed proposals and detections that Matterport decodes (random weights
+    exceed dh = 4.14).
 
     Args:
         std_dev: 4 positive numbers (dy, dx, dh, dw), ``config.RPN_BBOX_STD_DEV`` or
