@@ -15,10 +15,10 @@ once) and run on photos of ../shared/data/matterport_demo_images. Reported per p
 Random weights with ``--min-confidence 0`` fill all detection slots, many with saturated,
 exactly tied softmax scores: the worst case for NMS tie order.
 
-mrcnn deliberately clamps log size deltas at ``box_ops.BBOX_LOG_SCALE_CLIP`` (a box grows at most
-62.5 times per side) where Matterport overflows; random weights exceed it for a few boxes.
-``--unclamped-deltas`` turns the clamp off in mrcnn for this comparison (a diagnostic: it then
-decodes as Matterport does), so that only the NMS stages are compared.
+mrcnn's box coder (``box_ops.BoxCoder``) clamps log size deltas at ``box_ops.SCALE_CLAMP`` =
+log(1e30), only where Matterport's ``exp`` would overflow float32 or give boxes over 1e30 times
+their size, so the default settings decode as Matterport. ``--unclamped-deltas`` turns even that
+clamp off in mrcnn (a diagnostic).
 
     python benchmarks/parity_matterport.py --port-python /tmp/portvenv/bin/python [--images 3]
 
@@ -44,9 +44,9 @@ KEPT = ["mrcnn_detection", "mrcnn_class", "mrcnn_bbox", "ROI", "rpn_class", "rpn
 
 
 def unclamp_deltas():
-    """Diagnostic only: mrcnn's apply_box_deltas without its log-scale clamp, as Matterport's."""
-    from mrcnn.ops import box_ops
-    box_ops.apply_box_deltas.__defaults__ = (None,)
+    """Diagnostic only: mrcnn's box coders without their log-scale clamp, as Matterport's."""
+    from mrcnn import boxes
+    boxes.BoxCoder.__init__.__defaults__ = (None,)
 
 
 def make_config(config_module, args):

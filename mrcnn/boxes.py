@@ -6,7 +6,20 @@ their area is ``(y2 - y1) * (x2 - x1)`` with no "+1". Normalized boxes map the p
 convention), see ``norm_boxes``.
 """
 
+import math
+
 import numpy as np
+
+# Default upper bound of the log size deltas (dh, dw) before exp, in box decoding (here and in
+# mrcnn.ops.box_ops). It only guards float32 against overflow: exp(SCALE_CLAMP) = 1e30, so a box
+# up to 3.4e8 pixels (or normalized units) still decodes to finite float32 coordinates
+# (float32 max 3.4e38), whereas exp alone overflows from dh = 88.7 and then gives inf and NaN
+# (``-inf + inf``) coordinates. Deltas below it decode exactly as Matterport's unclamped exp; above
+# it Matterport's box side (if finite at all) is over 1e30 times the input's, and so is this one:
+# clipped to a window, both span it. Detectron2 and torchvision clamp at
+# log(1000 / 16) instead, a box growing at most 62.5 times, which changes boxes that Matterport
+# decodes (random weights exceed it).
+SCALE_CLAMP = math.log(1e30)
 
 
 def _as_boxes(boxes, name):
@@ -149,15 +162,30 @@ def non_max_suppression(boxes, scores, threshold):
     return np.array(pick, dtype=np.int32)
 
 
-def apply_box_deltas(boxes, deltas):
+def _centers_and_sizes(boxes):
+    """(cy, cx, h, w) of [N, 4] boxes, each [N]: the box coding's frame."""
+    height = boxes[:, 2] - boxes[:, 0]
+    width = boxes[:, 3] - boxes[:, 1]
+    return boxes[:, 0] + 0.5 * height, boxes[:, 1] + 0.5 * width, height, width
+
+
+def apply_box_deltas(boxes, deltas, scale_clamp=SCALE_CLAMP):
     """Applies refinement deltas to boxes (Matterport ``utils.apply_box_deltas``).
 
     ``cy += dy * h; cx += dx * w; h *= exp(dh); w *= exp(dw)``, then ``y1 = cy - h / 2``,
-    ``y2 = y1 + h`` (same for x). Deltas are not clamped and not multiplied by any std-dev.
+    ``y2 = y1 + h`` (same for x). Deltas are not multiplied by any std-dev (``BoxCoder`` does
+    that).
+
+    Unlike Matterport, ``dh`` and ``dw`` are clamped at ``scale_clamp`` (default ``SCALE_CLAMP``
+    = log(1e30), a box growing 1e30 times) before ``exp``, as in ``mrcnn.ops.box_ops``. Below
+    the clamp the result is Matterport's, bit for bit; above it Matterport's box is more than
+    1e30 times its input size, inf, or NaN (``-inf + inf``) once ``exp`` overflows. Pass
+    ``scale_clamp=None`` for Matterport's unclamped arithmetic.
 
     Args:
         boxes: [N, 4] boxes (y1, x1, y2, x2).
         deltas: [N, 4] (dy, dx, log(dh), log(dw)).
+        scale_clamp: upper bound of dh and dw before ``exp``, or None for no bound.
 
     Returns:
         float32 [N, 4] boxes.
@@ -170,14 +198,15 @@ def apply_box_deltas(boxes, deltas):
     if deltas.shape != boxes.shape:
         raise ValueError(f"apply_box_deltas: boxes {boxes.shape} and deltas {deltas.shape} must "
                          "have the same shape")
-    height = boxes[:, 2] - boxes[:, 0]
-    width = boxes[:, 3] - boxes[:, 1]
-    center_y = boxes[:, 0] + 0.5 * height
-    center_x = boxes[:, 1] + 0.5 * width
+    center_y, center_x, height, width = _centers_and_sizes(boxes)
     center_y = center_y + deltas[:, 0] * height
     center_x = center_x + deltas[:, 1] * width
-    height = height * np.exp(deltas[:, 2])
-    width = width * np.exp(deltas[:, 3])
+    dh, dw = deltas[:, 2], deltas[:, 3]
+    if scale_clamp is not None:
+        dh = np.minimum(dh, scale_clamp)
+        dw = np.minimum(dw, scale_clamp)
+    height = height * np.exp(dh)
+    width = width * np.exp(dw)
     y1 = center_y - 0.5 * height
     x1 = center_x - 0.5 * width
     return np.stack([y1, x1, y1 + height, x1 + width], axis=1).astype(np.float32)
@@ -187,7 +216,7 @@ def box_refinement(box, gt_box):
     """Deltas that turn ``box`` into ``gt_box`` (Matterport ``utils.box_refinement``).
 
     ``[(gcy - cy) / h, (gcx - cx) / w, log(gh / h), log(gw / w)]``; not divided by the
-    std-dev (callers do that). The inverse of ``apply_box_deltas``.
+    std-dev (``BoxCoder.encode`` does that). The inverse of ``apply_box_deltas``.
 
     Args:
         box: [N, 4] boxes (y1, x1, y2, x2); must have positive height and width.
@@ -204,19 +233,80 @@ def box_refinement(box, gt_box):
     if box.shape != gt_box.shape:
         raise ValueError(f"box_refinement: box {box.shape} and gt_box {gt_box.shape} must have "
                          "the same shape")
-    height = box[:, 2] - box[:, 0]
-    width = box[:, 3] - box[:, 1]
-    center_y = box[:, 0] + 0.5 * height
-    center_x = box[:, 1] + 0.5 * width
-    gt_height = gt_box[:, 2] - gt_box[:, 0]
-    gt_width = gt_box[:, 3] - gt_box[:, 1]
-    gt_center_y = gt_box[:, 0] + 0.5 * gt_height
-    gt_center_x = gt_box[:, 1] + 0.5 * gt_width
+    center_y, center_x, height, width = _centers_and_sizes(box)
+    gt_center_y, gt_center_x, gt_height, gt_width = _centers_and_sizes(gt_box)
     dy = (gt_center_y - center_y) / height
     dx = (gt_center_x - center_x) / width
     dh = np.log(gt_height / height)
     dw = np.log(gt_width / width)
     return np.stack([dy, dx, dh, dw], axis=1).astype(np.float32)
+
+
+def _std_dev(std_dev, owner):
+    std = np.asarray(std_dev, dtype=np.float64).reshape(-1)
+    if std.shape != (4,) or not np.all(np.isfinite(std)) or not np.all(std > 0):
+        raise ValueError(f"{owner}: std_dev must be 4 positive finite numbers (dy, dx, dh, dw), "
+                         f"e.g. config.BBOX_STD_DEV, got {np.asarray(std_dev).tolist()}")
+    return std
+
+
+class BoxCoder:
+    """Box deltas scaled by a std-dev, both ways (NumPy): the box coding of the RPN and the
+    box head, ``mrcnn.ops.box_ops.BoxCoder``'s twin.
+
+    ``encode(boxes, targets) = box_refinement(boxes, targets) / std_dev`` (training targets, as
+    Matterport's ``build_rpn_targets`` / ``build_detection_targets``);
+    ``decode(boxes, deltas) = apply_box_deltas(boxes, deltas * std_dev, scale_clamp)`` (as
+    Matterport's ``ProposalLayer`` / ``refine_detections_graph``). Pixel or normalized boxes
+    (y1, x1, y2, x2); the deltas are unitless.
+
+    Args:
+        std_dev: 4 positive numbers (dy, dx, dh, dw), ``config.RPN_BBOX_STD_DEV`` or
+            ``config.BBOX_STD_DEV``; kept as float64.
+        scale_clamp: upper bound of the scaled dh, dw before ``exp`` (default ``SCALE_CLAMP``, an
+            overflow guard only), or None.
+
+    Raises:
+        ValueError: ``std_dev`` is not 4 positive finite numbers.
+    """
+
+    def __init__(self, std_dev, scale_clamp=SCALE_CLAMP):
+        self.std_dev = _std_dev(std_dev, "BoxCoder")
+        self.scale_clamp = None if scale_clamp is None else float(scale_clamp)
+
+    def __repr__(self):
+        return f"BoxCoder(std_dev={self.std_dev.tolist()}, scale_clamp={self.scale_clamp})"
+
+    def encode(self, boxes, targets):
+        """Deltas that turn ``boxes`` into ``targets``, divided by the std-dev.
+
+        Args:
+            boxes: [N, 4] reference boxes (anchors, RoIs) with positive height and width.
+            targets: [N, 4] boxes to reach, same coordinates.
+
+        Returns:
+            float32 [N, 4] ``(dy, dx, log(dh), log(dw)) / std_dev`` (the division in float64).
+
+        Raises:
+            ValueError: shapes are not [N, 4] and equal.
+        """
+        return (box_refinement(boxes, targets) / self.std_dev).astype(np.float32)
+
+    def decode(self, boxes, deltas):
+        """Boxes refined by deltas that were divided by the std-dev (the inverse of ``encode``).
+
+        Args:
+            boxes: [N, 4] reference boxes.
+            deltas: [N, 4] predicted or encoded deltas.
+
+        Returns:
+            float32 [N, 4] boxes, not clipped.
+
+        Raises:
+            ValueError: shapes are not [N, 4] and equal.
+        """
+        deltas = _as_boxes(deltas, "deltas")
+        return apply_box_deltas(boxes, deltas * self.std_dev, scale_clamp=self.scale_clamp)
 
 
 def _hw(shape):

@@ -27,8 +27,10 @@ from tensorflow.python.eager import context as _tf_context
 
 from mrcnn import graph, training, weights
 from mrcnn.anchors import compute_backbone_shapes, get_anchors as _get_anchors  # noqa: F401
-from mrcnn.data_pipeline import (build_detection_targets, build_rpn_targets,  # noqa: F401
-                                 data_generator, generate_random_rois, load_image_gt)
+from mrcnn.data_generator import (build_detection_targets, data_generator,  # noqa: F401
+                                  generate_random_rois)
+from mrcnn.ground_truth import load_image_gt  # noqa: F401
+from mrcnn.rpn_targets import build_rpn_targets  # noqa: F401
 from mrcnn.backbone import conv_block, identity_block, resnet_graph  # noqa: F401
 from mrcnn.heads import (build_fpn_mask_graph, build_rpn_model,  # noqa: F401
                          fpn_classifier_graph, rpn_graph)

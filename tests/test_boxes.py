@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import skimage.io
 
-from mrcnn.boxes import (apply_box_deltas, box_refinement, compute_iou, compute_overlaps,
-                         denorm_boxes, extract_bboxes, non_max_suppression, norm_boxes,
-                         trim_zeros)
+from mrcnn.boxes import (SCALE_CLAMP, BoxCoder, apply_box_deltas, box_refinement, compute_iou,
+                         compute_overlaps, denorm_boxes, extract_bboxes, non_max_suppression,
+                         norm_boxes, trim_zeros)
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
@@ -139,6 +139,57 @@ def test_apply_box_deltas_hand_example():
     np.testing.assert_allclose(out, [[5, 5, 35, 25]], atol=1e-5)
     with pytest.raises(ValueError, match="same shape"):
         apply_box_deltas(np.zeros((2, 4)), np.zeros((3, 4)))
+
+
+def _nucleus_boxes_and_references(count):
+    """Real GT boxes (the first nucleus image's masks) and reference boxes around them."""
+    image_id = sorted(p.name for p in NUCLEUS.iterdir())[0]
+    gt = extract_bboxes(_nucleus_masks(image_id, limit=count)).astype(np.float64)
+    rng = np.random.default_rng(7)
+    h, w = gt[:, 2] - gt[:, 0], gt[:, 3] - gt[:, 1]
+    cy, cx = gt[:, 0] + h / 2 + rng.uniform(-0.3, 0.3, len(gt)) * h, gt[:, 1] + w / 2
+    rh, rw = h * rng.uniform(0.5, 2, len(gt)), w * rng.uniform(0.5, 2, len(gt))
+    refs = np.stack([cy - rh / 2, cx - rw / 2, cy + rh / 2, cx + rw / 2], axis=1)
+    return refs, gt
+
+
+def test_box_coder_encodes_with_the_std_dev_and_decodes_back_on_real_boxes():
+    refs, gt = _nucleus_boxes_and_references(12)
+    std = [0.1, 0.1, 0.2, 0.2]
+    coder = BoxCoder(std)
+    deltas = coder.encode(refs, gt)
+    assert deltas.dtype == np.float32 and deltas.shape == gt.shape
+    # Matterport's build_rpn_targets arithmetic: float32 refinement, float64 division.
+    np.testing.assert_array_equal(
+        deltas, (box_refinement(refs, gt) / np.array(std, np.float64)).astype(np.float32))
+    np.testing.assert_allclose(coder.decode(refs, deltas), gt, atol=1e-3)
+    np.testing.assert_array_equal(coder.decode(refs, deltas),
+                                  apply_box_deltas(refs, deltas * np.array(std)))
+    for bad in ([0.1, 0.1, 0.2], [0.1, 0.1, 0.2, 0.0], [0.1, np.nan, 0.2, 0.2]):
+        with pytest.raises(ValueError, match="std_dev must be 4 positive"):
+            BoxCoder(bad)
+
+
+def test_apply_box_deltas_clamp_only_guards_overflow():
+    boxes = np.array([[10, 20, 42, 52], [0, 0, 1000, 800], [5, 5, 6, 6]], np.float32)
+    dh = np.array([20.0, 4.5, -3.0], np.float32)
+    deltas = np.stack([np.full(3, 0.25), np.full(3, -0.5), dh, dh[::-1]], 1).astype(np.float32)
+    # Below the clamp: Matterport's unclamped arithmetic, bit for bit.
+    np.testing.assert_array_equal(apply_box_deltas(boxes, deltas),
+                                  apply_box_deltas(boxes, deltas, scale_clamp=None))
+    assert SCALE_CLAMP == pytest.approx(np.log(1e30))
+    # Far above: Matterport's exp overflows (inf, then y2 = -inf + inf = NaN); clamped it is
+    # finite and, clipped to the image, the whole image.
+    huge = np.array([[0.0, 0.0, 1e4, 1e4]] * 3, np.float32)
+    with np.errstate(over="ignore", invalid="ignore"):
+        unclamped = apply_box_deltas(boxes, huge, scale_clamp=None)
+    assert not np.isfinite(unclamped).all()
+    out = apply_box_deltas(boxes, huge)
+    assert np.isfinite(out).all()
+    np.testing.assert_array_equal(np.clip(out, 0, [1024, 1024, 1024, 1024]),
+                                  np.tile([0, 0, 1024, 1024], (3, 1)))
+    tight = apply_box_deltas(boxes, huge, scale_clamp=np.log(2.0))
+    np.testing.assert_allclose(tight[:, 2] - tight[:, 0], 2 * (boxes[:, 2] - boxes[:, 0]))
 
 
 def test_norm_and_denorm_boxes():

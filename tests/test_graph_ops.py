@@ -86,6 +86,65 @@ def test_box_refinement_inverts_apply_box_deltas():
     np.testing.assert_allclose(back, gt, atol=1e-5)
 
 
+def test_box_coder_matches_its_numpy_twin():
+    rng = np.random.default_rng(11)
+    std = [0.1, 0.1, 0.2, 0.2]
+    for size, min_side in ((1.0, 0.01), (1024.0, 4.0)):  # normalized and pixel boxes
+        boxes = random_boxes(rng, 40, size, min_side)
+        targets = random_boxes(rng, 40, size, min_side)
+        coder, twin = box_ops.BoxCoder(std), np_boxes.BoxCoder(std)
+        deltas = coder.encode(tf.constant(boxes), tf.constant(targets)).numpy()
+        assert deltas.dtype == np.float32
+        np.testing.assert_allclose(deltas, twin.encode(boxes, targets), rtol=1e-5, atol=1e-5)
+        # Twice the std-dev halves the deltas (the std-dev is a per-coordinate divisor).
+        np.testing.assert_allclose(box_ops.BoxCoder(np.multiply(std, 2)).encode(
+            tf.constant(boxes), tf.constant(targets)).numpy(), deltas / 2, rtol=1e-6, atol=1e-7)
+        predicted = rng.normal(0, 2, (40, 4)).astype(np.float32)
+        got = coder.decode(tf.constant(boxes), tf.constant(predicted)).numpy()
+        np.testing.assert_allclose(got, twin.decode(boxes, predicted), rtol=1e-5,
+                                   atol=1e-5 * size)
+        back = coder.decode(tf.constant(boxes), tf.constant(deltas)).numpy()
+        np.testing.assert_allclose(back, targets, atol=1e-5 * size)
+    # Leading axes broadcast, as in the batched graph.
+    batched = coder.decode(tf.constant(boxes[None]), tf.constant(predicted[None])).numpy()
+    np.testing.assert_array_equal(batched[0], coder.decode(tf.constant(boxes),
+                                                           tf.constant(predicted)).numpy())
+    with pytest.raises(ValueError, match="std_dev must be 4 positive"):
+        box_ops.BoxCoder([0.1, 0.1, 0.2])
+
+
+def test_box_coder_default_clamp_decodes_as_unclamped_matterport():
+    """The default clamp acts only where Matterport's exp would give an unusable box: deltas up
+    to dh = 20 decode exactly as unclamped, dh = 1e4 gives a finite box, the window once
+    clipped (normalized and pixel boxes)."""
+    rng = np.random.default_rng(12)
+    std = np.array([0.1, 0.1, 0.2, 0.2], np.float32)
+    coder = box_ops.BoxCoder(std)
+    for size, window in ((1.0, [0.0, 0.0, 1.0, 1.0]), (1024.0, [0.0, 0.0, 1024.0, 1024.0])):
+        boxes = random_boxes(rng, 64, size, 0.01 * size)
+        deltas = rng.normal(0, 1, (64, 4)).astype(np.float32)
+        deltas[:, 2:] = rng.uniform(-5, 20, (64, 2)) / std[2:]  # scaled dh, dw up to 20
+        deltas[0, 2:] = 20 / std[2:]
+        got = coder.decode(tf.constant(boxes), tf.constant(deltas)).numpy()
+        reference = box_ops.apply_box_deltas(tf.constant(boxes), tf.constant(deltas) * std,
+                                             log_scale_clip=None).numpy()
+        np.testing.assert_array_equal(got, reference)
+        growth = (got[:, 2] - got[:, 0]) / (boxes[:, 2] - boxes[:, 0])
+        assert np.isfinite(got).all() and growth.max() > 1e8  # far past Detectron2's 62.5
+        np.testing.assert_array_equal(np_boxes.BoxCoder(std).decode(boxes, deltas),
+                                      np_boxes.apply_box_deltas(boxes, deltas * std.astype(float),
+                                                                scale_clamp=None))
+
+        huge = np.tile(np.array([[0.5, -0.5, 1e4, 1e4]], np.float32), (64, 1))
+        out = coder.decode(tf.constant(boxes), tf.constant(huge))
+        assert np.isfinite(out.numpy()).all()
+        clipped = box_ops.clip_boxes(out, tf.constant(window)).numpy()
+        np.testing.assert_array_equal(clipped, np.tile([window], (64, 1)))
+        unclamped = box_ops.BoxCoder(std, scale_clamp=None).decode(tf.constant(boxes),
+                                                                   tf.constant(huge)).numpy()
+        assert not np.isfinite(unclamped).all()  # what Matterport's graph computes
+
+
 def test_overlaps_matches_numpy_iou():
     rng = np.random.default_rng(2)
     b1, b2 = random_boxes(rng, 20, 50), random_boxes(rng, 15, 50)

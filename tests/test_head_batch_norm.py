@@ -24,7 +24,8 @@ import tensorflow as tf
 import mrcnn.model as modellib
 from mrcnn import losses
 from mrcnn.config import Config
-from mrcnn.data_pipeline import build_dataset, generate_random_rois
+from mrcnn.data_generator import generate_random_rois
+from mrcnn.input_pipeline import build_dataset
 from mrcnn.layers.batch_norm import BatchNorm, uses_batch_statistics
 from mrcnn.layers.roi_packing import PackRoIs
 

@@ -1,5 +1,6 @@
 """Box operations on tensors (Matterport ``apply_box_deltas_graph``, ``clip_boxes_graph``,
-``overlaps_graph``, ``box_refinement_graph``, ``norm_boxes_graph``, ``denorm_boxes_graph``).
+``overlaps_graph``, ``box_refinement_graph``, ``norm_boxes_graph``, ``denorm_boxes_graph``) and
+``BoxCoder``, the box coding (std-dev scaling and log-scale clamp) that the graph uses.
 
 Boxes are (y1, x1, y2, x2) along the last axis; any leading axes broadcast. Deltas are
 (dy, dx, log(dh), log(dw)): centre shifts in units of the box size and log size ratios.
@@ -9,10 +10,21 @@ import math
 
 import tensorflow as tf
 
-# Largest log size ratio applied by apply_box_deltas: a box can grow at most 1000/16 = 62.5 times
-# per side. Matterport applied exp() unclamped, which overflows to inf for untrained or diverging
-# heads (a source of NaN losses); trained models never come near this bound.
+from mrcnn import boxes as np_boxes
+from mrcnn.boxes import SCALE_CLAMP  # noqa: F401 - the coder's default, documented there
+
+# Default bound of ``apply_box_deltas`` called on its own: a box can grow at most 1000/16 = 62.5
+# times per side (Detectron2's and torchvision's value). The model decodes through ``BoxCoder``,
+# whose default is the overflow guard ``SCALE_CLAMP`` instead, so that boxes decode as
+# Matterport's wherever Matterport's are finite.
 BBOX_LOG_SCALE_CLIP = math.log(1000.0 / 16.0)
+
+
+def _centers_and_sizes(boxes):
+    """(cy, cx, h, w) of [..., 4] boxes, each [...]: the box coding's frame."""
+    height = boxes[..., 2] - boxes[..., 0]
+    width = boxes[..., 3] - boxes[..., 1]
+    return boxes[..., 0] + 0.5 * height, boxes[..., 1] + 0.5 * width, height, width
 
 
 def apply_box_deltas(boxes, deltas, log_scale_clip=BBOX_LOG_SCALE_CLIP):
@@ -21,15 +33,14 @@ def apply_box_deltas(boxes, deltas, log_scale_clip=BBOX_LOG_SCALE_CLIP):
     Args:
         boxes: float [..., 4] (y1, x1, y2, x2), pixels or normalized.
         deltas: float [..., 4] (dy, dx, dh, dw), already multiplied by the std-dev.
-        log_scale_clip: upper bound for dh and dw before ``exp`` (None: no clamp).
+        log_scale_clip: upper bound for dh and dw before ``exp`` (None: no clamp). The default
+            ``BBOX_LOG_SCALE_CLIP`` differs from Matterport's unclamped ``exp`` from dh = 4.14;
+            ``BoxCoder`` passes its own ``scale_clamp``.
 
     Returns:
         float [..., 4] refined boxes in the coordinates of ``boxes``.
     """
-    height = boxes[..., 2] - boxes[..., 0]
-    width = boxes[..., 3] - boxes[..., 1]
-    center_y = boxes[..., 0] + 0.5 * height
-    center_x = boxes[..., 1] + 0.5 * width
+    center_y, center_x, height, width = _centers_and_sizes(boxes)
     dh, dw = deltas[..., 2], deltas[..., 3]
     if log_scale_clip is not None:
         dh = tf.minimum(dh, log_scale_clip)
@@ -97,19 +108,75 @@ def box_refinement(box, gt_box):
     """
     box = tf.cast(box, tf.float32)
     gt_box = tf.cast(gt_box, tf.float32)
-    height = box[..., 2] - box[..., 0]
-    width = box[..., 3] - box[..., 1]
-    center_y = box[..., 0] + 0.5 * height
-    center_x = box[..., 1] + 0.5 * width
-    gt_height = gt_box[..., 2] - gt_box[..., 0]
-    gt_width = gt_box[..., 3] - gt_box[..., 1]
-    gt_center_y = gt_box[..., 0] + 0.5 * gt_height
-    gt_center_x = gt_box[..., 1] + 0.5 * gt_width
+    center_y, center_x, height, width = _centers_and_sizes(box)
+    gt_center_y, gt_center_x, gt_height, gt_width = _centers_and_sizes(gt_box)
     dy = (gt_center_y - center_y) / height
     dx = (gt_center_x - center_x) / width
     dh = tf.math.log(gt_height / height)
     dw = tf.math.log(gt_width / width)
     return tf.stack([dy, dx, dh, dw], axis=-1)
+
+
+class BoxCoder(np_boxes.BoxCoder):
+    """Box deltas scaled by a std-dev, both ways, on tensors: the one place where the graph
+    applies ``RPN_BBOX_STD_DEV`` / ``BBOX_STD_DEV`` (proposals and detections decode, the
+    detection targets encode). Twin of ``mrcnn.boxes.BoxCoder`` (same arguments, validation and
+    results up to float rounding), in the shape of Detectron2's ``Box2BoxTransform`` (weights,
+    ``scale_clamp``) and torchvision's ``BoxCoder``.
+
+    ``decode(boxes, deltas) = apply_box_deltas(boxes, deltas * std_dev, scale_clamp)`` as in
+    Matterport's ``ProposalLayer`` and ``refine_detections_graph``;
+    ``encode(boxes, targets) = box_refinement(boxes, targets) / std_dev`` as in Matterport's
+    ``detection_targets_graph``.
+
+    Why the default ``scale_clamp`` is ``SCALE_CLAMP`` = log(1e30): Matterport applies ``exp``
+    unclamped, which overflows float32 from dh = 88.7 (inf and NaN coordinates). A clamp only
+    as high as the overflow needs keeps every finite Matterport result: below log(1e30) the
+    clamp does not act and the boxes are Matterport's bit for bit; above it a side grows 1e30
+    times (finite for boxes up to 3.4e8, pixel or normalized) where Matterport's grew more (or
+    overflowed), so once clipped to the image window that side spans the whole window for both
+    (for any box side over 1e-29 of the window). Detectron2's log(1000 / 16) (a box grows at
+    most 62.5 times) changed proposals and detections that Matterport decodes (random weights
+    exceed dh = 4.14).
+
+    Args:
+        std_dev: 4 positive numbers (dy, dx, dh, dw), ``config.RPN_BBOX_STD_DEV`` or
+            ``config.BBOX_STD_DEV``; applied in the dtype of the deltas (float32 in the graph).
+        scale_clamp: upper bound of the scaled dh, dw before ``exp``, or None (no bound).
+
+    Raises:
+        ValueError: ``std_dev`` is not 4 positive finite numbers.
+    """
+
+    def _std(self, dtype):
+        return tf.constant(self.std_dev, dtype)
+
+    def encode(self, boxes, targets):
+        """Deltas that turn ``boxes`` into ``targets``, divided by the std-dev.
+
+        Args:
+            boxes: float [..., 4] reference boxes (anchors, RoIs), positive height and width.
+            targets: float [..., 4] boxes to reach, same coordinates and leading axes.
+
+        Returns:
+            float32 [..., 4] ``(dy, dx, log(dh), log(dw)) / std_dev``.
+        """
+        return box_refinement(boxes, targets) / self._std(tf.float32)
+
+    def decode(self, boxes, deltas):
+        """Boxes refined by deltas that were divided by the std-dev (the inverse of ``encode``).
+
+        Args:
+            boxes: float [..., 4] reference boxes.
+            deltas: float [..., 4] predicted deltas (before std-dev scaling), same leading axes
+                (or broadcastable).
+
+        Returns:
+            float [..., 4] boxes in the coordinates of ``boxes``, not clipped.
+        """
+        deltas = tf.convert_to_tensor(deltas)
+        return apply_box_deltas(boxes, deltas * self._std(deltas.dtype),
+                                log_scale_clip=self.scale_clamp)
 
 
 def _norm_scale_shift(shape, dtype):

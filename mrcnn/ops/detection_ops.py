@@ -34,7 +34,8 @@ def refine_detections(rois, probs, deltas, window, bbox_std_dev, min_confidence,
         probs: float32 [B, N, NC] class probabilities.
         deltas: float32 [B, N, NC, 4] class-specific box deltas, before std-dev scaling.
         window: float32 [B, 4] normalized (y1, x1, y2, x2) of the real image inside the padding.
-        bbox_std_dev: [4] divisor of the head delta targets.
+        bbox_std_dev: [4] divisor of the head delta targets (``box_ops.BoxCoder``; log size
+            deltas clamped at ``box_ops.SCALE_CLAMP``, an overflow guard).
         min_confidence: keep detections with float32 score >= this (0 turns the filter off).
         max_instances: detections per image.
         nms_threshold: IoU threshold of the per-class NMS.
@@ -47,7 +48,7 @@ def refine_detections(rois, probs, deltas, window, bbox_std_dev, min_confidence,
     class_ids = tf.argmax(probs, axis=2, output_type=tf.int32)
     class_scores = tf.gather(probs, class_ids, batch_dims=2)
     class_deltas = tf.gather(deltas, class_ids, batch_dims=2)
-    class_deltas *= tf.reshape(tf.constant(bbox_std_dev, tf.float32), [1, 1, 4])
+    coder = box_ops.BoxCoder(bbox_std_dev)
 
     keep_mask = class_ids > 0
     if min_confidence:
@@ -57,7 +58,7 @@ def refine_detections(rois, probs, deltas, window, bbox_std_dev, min_confidence,
         image_rois, image_deltas, image_window, image_class_ids, image_scores, image_keep = args
         # Decoded per image, on Matterport's [N] arrays: tf.exp may round the scalar tail of a
         # vectorized loop differently, so a [B * N] decode could differ by one ulp.
-        image_boxes = box_ops.apply_box_deltas(image_rois, image_deltas)
+        image_boxes = coder.decode(image_rois, image_deltas)
         image_boxes = box_ops.clip_boxes(image_boxes, image_window)
         keep = tf.where(image_keep)[:, 0]
         keep_class_ids = tf.gather(image_class_ids, keep)

@@ -30,7 +30,8 @@ def generate_proposals(rpn_probs, rpn_deltas, anchors, proposal_count, nms_thres
         proposal_count: int, number of proposals kept per image.
         nms_threshold: IoU above which a lower-scored box is suppressed.
         pre_nms_limit: number of top-scored anchors refined before NMS.
-        rpn_bbox_std_dev: [4] divisor of the RPN delta targets.
+        rpn_bbox_std_dev: [4] divisor of the RPN delta targets (``box_ops.BoxCoder``; log size
+            deltas clamped at ``box_ops.SCALE_CLAMP``, an overflow guard).
 
     Returns:
         float32 [B, proposal_count, 4] normalized (y1, x1, y2, x2), in NMS selection order
@@ -39,17 +40,17 @@ def generate_proposals(rpn_probs, rpn_deltas, anchors, proposal_count, nms_thres
     rpn_probs = tf.stop_gradient(rpn_probs)
     rpn_deltas = tf.stop_gradient(rpn_deltas)
     scores = rpn_probs[:, :, 1]
-    deltas = rpn_deltas * tf.reshape(tf.constant(rpn_bbox_std_dev, tf.float32), [1, 1, 4])
+    coder = box_ops.BoxCoder(rpn_bbox_std_dev)
     if anchors.shape.rank == 2:
-        anchors = tf.broadcast_to(anchors[tf.newaxis], tf.shape(deltas))
+        anchors = tf.broadcast_to(anchors[tf.newaxis], tf.shape(rpn_deltas))
     k = tf.minimum(pre_nms_limit, tf.shape(scores)[1])
     scores, ix = tf.math.top_k(scores, k, sorted=True)
-    deltas = tf.gather(deltas, ix, batch_dims=1)
+    deltas = tf.gather(rpn_deltas, ix, batch_dims=1)
     pre_nms_anchors = tf.gather(anchors, ix, batch_dims=1)
 
     def proposals_one_image(args):
         image_anchors, image_deltas, image_scores = args
-        boxes = box_ops.apply_box_deltas(image_anchors, image_deltas)
+        boxes = coder.decode(image_anchors, image_deltas)
         boxes = box_ops.clip_boxes(boxes, tf.constant([0.0, 0.0, 1.0, 1.0]))
         keep = tf.image.non_max_suppression(boxes, image_scores, proposal_count, nms_threshold)
         proposals = tf.gather(boxes, keep)

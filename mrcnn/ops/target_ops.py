@@ -10,10 +10,9 @@ Boxes are (y1, x1, y2, x2), normalized (pixel ``(y1, x1, y2 - 1, x2 - 1)`` divid
 ``(H - 1, W - 1)``, the ``tf.image.crop_and_resize`` convention).
 """
 
-import numpy as np
 import tensorflow as tf
 
-from mrcnn.ops.box_ops import box_refinement, overlaps
+from mrcnn.ops.box_ops import BoxCoder, overlaps
 
 # IoU with a crowd box from which a proposal can no longer be a negative (Matterport's value).
 CROWD_IOU_THRESHOLD = 0.001
@@ -90,7 +89,7 @@ def detection_targets(proposals, gt_class_ids, gt_boxes, gt_masks, config):
     ratio = float(config.ROI_POSITIVE_RATIO)
     positive_max, background_only = sample_counts(config)
     mask_shape = [int(s) for s in config.MASK_SHAPE]
-    std_dev = tf.constant(np.reshape(np.asarray(config.BBOX_STD_DEV, np.float32), [4]))
+    coder = BoxCoder(config.BBOX_STD_DEV)
 
     proposals = tf.cast(proposals, tf.float32)
     gt_class_ids = tf.cast(gt_class_ids, tf.int32)
@@ -156,7 +155,7 @@ def detection_targets(proposals, gt_class_ids, gt_boxes, gt_masks, config):
     roi_safe = tf.where(pos_slot[..., tf.newaxis], rois, unit_box)
     gt_safe = tf.where(pos_slot[..., tf.newaxis],
                        tf.gather(gt_boxes, gt_index, batch_dims=1), unit_box)
-    deltas = box_refinement(roi_safe, gt_safe) / std_dev
+    deltas = coder.encode(roi_safe, gt_safe)
     deltas = tf.where(pos_slot[..., tf.newaxis], deltas, 0.0)
 
     # Step 6: masks. Positives occupy only the first k_pos slots, so only those are cropped. Each
