@@ -21,7 +21,6 @@ import tensorflow as tf
 import mrcnn.model as modellib
 from mrcnn import masks as np_masks
 from mrcnn.anchors import get_anchors
-from mrcnn.config import Config
 from mrcnn.export import METADATA_PATH, ServingModule, export_saved_model
 from mrcnn.image import resize_image
 from mrcnn.ops import serving_ops
@@ -34,21 +33,9 @@ PHOTO_NAMES = ["12283150_12d37e6389_z.jpg", "2502287818_41e4b0c4fb_z.jpg",
                "9118579087_f9ffa19e63_z.jpg"]
 PHOTOS = [IMAGES / name for name in PHOTO_NAMES]
 CHILD = ROOT / "tests" / "export_child.py"
+sys.path.insert(0, str(ROOT / "tests"))
+from export_configs import SmallConfig  # noqa: E402
 OUTPUTS = ("num_detections", "boxes", "class_ids", "scores", "masks")
-
-
-class SmallConfig(Config):
-    NAME = "export"
-    NUM_CLASSES = 1 + 3
-    BACKBONE = "resnet50"
-    GPU_COUNT = 1
-    IMAGES_PER_GPU = 1
-    IMAGE_MIN_DIM = 128
-    IMAGE_MAX_DIM = 128
-    RPN_ANCHOR_SCALES = (8, 16, 32, 64, 128)
-    POST_NMS_ROIS_INFERENCE = 100
-    DETECTION_MIN_CONFIDENCE = 0.0
-    DETECTION_MAX_INSTANCES = 20
 
 
 def sharpen_masks(keras_model, factor=40.0):
@@ -109,16 +96,25 @@ def compare(expected, out, prefix, image_shape):
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory):
-    """A small model with seeded weights, its detect() results on the photos and its
-    SavedModel (full masks on)."""
+    """A small model with seeded weights, its detect() results on the photos, and the
+    SavedModel that ``python -m mrcnn export`` writes from its weights file (full masks on)."""
     keras.utils.set_random_seed(3)
     tmp = tmp_path_factory.mktemp("export")
     model = modellib.MaskRCNN("inference", SmallConfig(), str(tmp / "logs"))
     sharpen_masks(model.keras_model)
+    model.save_weights(str(tmp / "small.h5"))  # Matterport's layout
     images = [skimage.io.imread(p) for p in PHOTOS]
     expected = [model.detect([image])[0] for image in images]
-    path = model.export(str(tmp / "saved_model"), full_masks=True)
-    return dict(model=model, images=images, expected=expected, path=Path(path), tmp=tmp)
+    path = tmp / "saved_model"
+    proc = subprocess.run(
+        [sys.executable, "-m", "mrcnn", "export", "--weights", str(tmp / "small.h5"),
+         "--config", "export_configs:SmallConfig", "--output", str(path), "--full-masks"],
+        cwd=ROOT / "tests", env={**os.environ, "PYTHONPATH": str(ROOT),
+                                 "TF_CPP_MIN_LOG_LEVEL": "2"},
+        capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"Wrote savedmodel model to {path}" in proc.stdout
+    return dict(model=model, images=images, expected=expected, path=path, tmp=tmp)
 
 
 def test_saved_model_matches_detect_in_a_process_without_mrcnn(small, tmp_path):
