@@ -1,6 +1,7 @@
 """Runs an exported SavedModel in a process where mrcnn cannot be imported (used by
-tests/test_export*.py; run as ``python -I export_child.py SAVED_MODEL INPUTS.npz OUT.npz`` from a
-folder outside the repository, PYTHONPATH unset).
+tests/test_export*.py; run as ``python -I export_child.py SAVED_MODEL INPUTS.npz OUT.npz
+[SIGNATURE,...]`` from a folder outside the repository, PYTHONPATH unset; by default both
+signatures run).
 
 mrcnn is made unimportable for the whole run (also through an editable or regular install), and
 the run checks that no mrcnn module got loaded: serving needs nothing but TensorFlow.
@@ -27,7 +28,8 @@ class _NoMrcnn(importlib.abc.MetaPathFinder):
 sys.meta_path.insert(0, _NoMrcnn())
 
 
-def main(saved_model, inputs_path, out_path):
+def main(saved_model, inputs_path, out_path, run="serving_default,serve_encoded"):
+    run = run.split(",")
     try:
         import mrcnn  # noqa: F401
     except ModuleNotFoundError:
@@ -50,11 +52,11 @@ def main(saved_model, inputs_path, out_path):
                         for k, v in fn.structured_outputs.items()},
         }
     serve = model.signatures["serving_default"]
-    for i in range(n):
+    for i in range(n if "serving_default" in run else 0):
         result = serve(images=tf.constant(inputs[f"image_{i}"][np.newaxis]))
         for k, v in result.items():
             out[f"serving_default_{i}_{k}"] = v.numpy()[0]
-    if "serve_encoded" in model.signatures:
+    if "serve_encoded" in run:
         encoded = [inputs[f"encoded_{i}"].tobytes() for i in range(n)]
         result = model.signatures["serve_encoded"](encoded=tf.constant(encoded))
         for k, v in result.items():
@@ -68,4 +70,4 @@ def main(saved_model, inputs_path, out_path):
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:4])
+    main(*sys.argv[1:5])

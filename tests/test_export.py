@@ -46,9 +46,10 @@ def sharpen_masks(keras_model, factor=40.0):
     layer.set_weights([kernel * factor, bias])
 
 
-def run_child(saved_model, photos, tmp_path):
+def run_child(saved_model, photos, tmp_path, signatures=("serving_default", "serve_encoded")):
     """Runs tests/export_child.py in a fresh isolated interpreter (mrcnn unimportable, cwd
-    outside the repository, PYTHONPATH unset); returns its outputs (dict of arrays)."""
+    outside the repository, PYTHONPATH unset) with ``signatures``; returns its outputs (dict
+    of arrays)."""
     inputs = {}
     for i, path in enumerate(photos):
         inputs[f"image_{i}"] = skimage.io.imread(path)
@@ -60,7 +61,7 @@ def run_child(saved_model, photos, tmp_path):
     env["TF_CPP_MIN_LOG_LEVEL"] = "2"
     proc = subprocess.run(
         [sys.executable, "-I", str(CHILD), str(saved_model), str(tmp_path / "inputs.npz"),
-         str(tmp_path / "out.npz")], cwd=work, env=env, capture_output=True, text=True,
+         str(tmp_path / "out.npz"), ",".join(signatures)], cwd=work, env=env, capture_output=True, text=True,
         timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = np.load(tmp_path / "out.npz")
