@@ -105,7 +105,12 @@ class ServingModule(tf.Module):
                 f"IMAGE_RESIZE_MODE {mode!r} needs the anchors in the graph for each molded "
                 "size, which a callable BACKBONE's COMPUTE_BACKBONE_SHAPE cannot give; export "
                 'with IMAGE_RESIZE_MODE = "square"')
-        self.model = keras_model
+        # Only the variables are tracked, not the Keras model: the SavedModel's object graph
+        # then has ~700 nodes instead of ~4,700 (one per layer and Keras-internal object), which
+        # tf.saved_model.load would rebuild as Python objects. The network is called through
+        # a closure.
+        self.variables_ = [getattr(v, "value", v) for v in keras_model.variables]
+        self._call_model = lambda inputs: keras_model(inputs, training=False)
         self._config = config
         self._full_masks = bool(full_masks)
         self._channels = int(config.IMAGE_CHANNEL_COUNT)
@@ -113,12 +118,21 @@ class ServingModule(tf.Module):
         self._mask_shape = tuple(int(s) for s in config.MASK_SHAPE)
         if mode == "square":
             side = int(config.IMAGE_MAX_DIM)
-            self._anchors = tf.constant(get_anchors(config, (side, side)))
+            # A variable, not a graph constant: Grappler's constant folding spent ~2 s of the
+            # first call on the 4 MB constant of the COCO config's 261,888 anchors.
+            self.anchors_ = tf.Variable(get_anchors(config, (side, side)), trainable=False,
+                                        name="anchors")
+            self._anchors = self.anchors_
         else:
             self._anchors = None
-        self.detect_images = tf.function(
+        # One concrete function for both signatures, kept out of the tracked attributes (as a
+        # tracked tf.function, or called as one from two outer graphs, the whole network would
+        # be traced and saved twice).
+        detect_images = tf.function(
             self._detect_images,
             input_signature=[tf.TensorSpec([None, None, None, self._channels], tf.uint8)])
+        concrete = detect_images.get_concrete_function()
+        self._detect = lambda images: concrete(images)
         self.serve = tf.function(
             self._serve,
             input_signature=[tf.TensorSpec([None, None, None, self._channels], tf.uint8,
@@ -164,7 +178,7 @@ class ServingModule(tf.Module):
             tf.stack([height, width, self._channels]),
             tf.concat([molded_hw, [self._channels]], 0), window, scale, c.NUM_CLASSES, batch)
         anchors = self._anchors_for(molded_hw[0], molded_hw[1], batch)
-        outputs = self.model([molded, metas, anchors], training=False)
+        outputs = self._call_model([molded, metas, anchors])
         detections, mrcnn_mask = outputs[0], outputs[3]
         class_ids = tf.cast(detections[..., 4], tf.int32)
         masks = tf.gather(tf.transpose(mrcnn_mask, [0, 1, 4, 2, 3]), class_ids, batch_dims=2)
@@ -184,7 +198,7 @@ class ServingModule(tf.Module):
         return result
 
     def _serve(self, images):
-        return self.detect_images(images)
+        return self._detect(images)
 
     def _serve_encoded(self, encoded):
         n = tf.shape(encoded)[0]
@@ -201,7 +215,7 @@ class ServingModule(tf.Module):
 
         def body(i, arrays, sizes):
             image = decode_image(encoded[i], self._channels)
-            out = self.detect_images(image[tf.newaxis])
+            out = self._detect(image[tf.newaxis])
             arrays = tuple(a.write(i, out[k][0]) for a, k in zip(arrays, keys))
             return i + 1, arrays, sizes.write(i, tf.shape(image)[:2])
 
