@@ -356,4 +356,6 @@ def export(keras_model, config, export_dir, full_masks=False, format="savedmodel
                          f"{', '.join(repr(f) for f in FORMATS)}")
     if format == "savedmodel":
         return export_saved_model(keras_model, config, export_dir, full_masks=full_masks)
-    raise ValueError(f"format {format!r} is not available yet")
+    raise ExportError(f"--format {format} is not implemented in this version: export a "
+                      "SavedModel (--format savedmodel) and convert it with "
+                      "tf.lite.TFLiteConverter.from_saved_model (SELECT_TF_OPS) or tf2onnx")
