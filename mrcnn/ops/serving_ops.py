@@ -95,10 +95,10 @@ def resize_like_skimage(images, out_height, out_width):
         own [min, max] and truncated.
     """
     dtype = images.dtype
-    x = tf.cast(images, tf.float64)
-    lo = tf.reduce_min(x, axis=[1, 2, 3], keepdims=True)
-    hi = tf.reduce_max(x, axis=[1, 2, 3], keepdims=True)
-    x = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]])
+    lo = tf.cast(tf.reduce_min(images, axis=[1, 2, 3], keepdims=True), tf.float64)
+    hi = tf.cast(tf.reduce_max(images, axis=[1, 2, 3], keepdims=True), tf.float64)
+    # Gathers on the integer pixels, float64 after (TFLite has no float64 gather).
+    x = tf.pad(images, [[0, 0], [1, 1], [1, 1], [0, 0]])
     y0, y1, wy0, wy1 = _taps(tf.shape(images)[1], out_height)
     x0, x1, wx0, wx1 = _taps(tf.shape(images)[2], out_width)
     top = tf.gather(x, y0, axis=1)
@@ -107,10 +107,13 @@ def resize_like_skimage(images, out_height, out_width):
     wy1 = wy1[None, :, None, None]
     wx0 = wx0[None, None, :, None]
     wx1 = wx1[None, None, :, None]
-    total = tf.gather(top, x0, axis=2) * wy0 * wx0
-    total += tf.gather(top, x1, axis=2) * wy0 * wx1
-    total += tf.gather(bottom, x0, axis=2) * wy1 * wx0
-    total += tf.gather(bottom, x1, axis=2) * wy1 * wx1
+
+    def tap(rows, cols):
+        return tf.cast(tf.gather(rows, cols, axis=2), tf.float64)
+    total = tap(top, x0) * wy0 * wx0
+    total += tap(top, x1) * wy0 * wx1
+    total += tap(bottom, x0) * wy1 * wx0
+    total += tap(bottom, x1) * wy1 * wx1
     total = tf.clip_by_value(total, lo, hi)
     return tf.cast(tf.floor(total), dtype)
 
@@ -291,7 +294,9 @@ def unmold_detections_graph(detections, masks, original_hw, molded_hw, window):
     keep_f = tf.cast(keep, tf.float32)
     return {
         "num_detections": tf.reduce_sum(tf.cast(keep, tf.int32), axis=1),
-        "boxes": tf.gather(tf.cast(boxes, tf.float32), order, batch_dims=1) * keep_f[..., None],
+        # Integer pixel values: gathered as int32 (exact; TFLite has no float64 gather).
+        "boxes": tf.cast(tf.gather(tf.cast(boxes, tf.int32), order, batch_dims=1),
+                         tf.float32) * keep_f[..., None],
         "class_ids": tf.gather(class_ids, order, batch_dims=1) * tf.cast(keep, tf.int32),
         "scores": tf.gather(detections[..., 5], order, batch_dims=1) * keep_f,
         "masks": tf.gather(masks, order, batch_dims=1) * keep_f[..., None, None],
