@@ -435,7 +435,9 @@ class MaskRCNN:
                 ``format="savedmodel"``; for ``"tflite"`` / ``"onnx"`` the folder that receives
                 ``model.tflite`` / ``model.onnx``.
             full_masks: also output ``full_masks`` uint8 [B, D, H, W], pasted in the graph.
-            format: ``"savedmodel"``, ``"tflite"`` or ``"onnx"`` (the ``onnx`` extra).
+            format: ``"savedmodel"``; ``"tflite"`` and ``"onnx"`` are reserved and raise
+                ``ExportError`` in this version (the TFLite converter of TF 2.21 stops on a
+                float64 gather of the unmolding).
 
         Returns:
             the path written (the SavedModel folder or the converted file).
