@@ -1,4 +1,5 @@
-"""Command line: ``mrcnn detect IMAGE... --weights {coco|PATH} --output DIR``.
+"""Command line: ``mrcnn detect IMAGE... --weights {coco|PATH} --output DIR`` and
+``mrcnn export --weights {coco|PATH} --config {coco|module:ClassName} --output DIR``.
 
 For each image it writes ``<output>/<stem>.png`` (the image with the instances drawn, from
 ``mrcnn.rendering.save_instances_png``) and ``<output>/<stem>.json`` (the detections as COCO
@@ -13,6 +14,16 @@ Options:
     --min-confidence F    DETECTION_MIN_CONFIDENCE in [0, 1] (default 0.7)
     --batch-size N        images per ``detect`` call (default 1)
     --version             (before the command) print the version and exit
+
+``export`` writes a serving model (``mrcnn.export``): a TF SavedModel folder ``DIR`` that takes
+raw images and returns final detections (``--format savedmodel``, the default), or
+``DIR/model.tflite`` (``--format tflite``) or ``DIR/model.onnx`` (``--format onnx``, needs the
+``onnx`` extra). Options: ``--config coco`` or ``module:ClassName`` (a ``Config`` subclass,
+imported from the current folder or the Python path), ``--full-masks`` (also output full-image
+masks), ``--min-confidence F`` (default: the config's ``DETECTION_MIN_CONFIDENCE``). It never
+overwrites: an ``--output`` folder must be absent or empty (status 2 otherwise); a failed
+export leaves nothing behind; a converter that cannot convert an op fails with status 1 and a
+line naming the op.
 
 Run as ``mrcnn`` (the console script of setup.py) or ``python -m mrcnn``.
 
@@ -68,7 +79,7 @@ def _positive_int(value):
 
 
 def build_parser(prog="mrcnn"):
-    """The argparse parser (subcommand ``detect``, option ``--version``).
+    """The argparse parser (subcommands ``detect`` and ``export``, option ``--version``).
 
     Args:
         prog: the program name of usage lines and messages: ``"mrcnn"`` for the console
@@ -96,6 +107,30 @@ def build_parser(prog="mrcnn"):
     detect.add_argument("--batch-size", type=_positive_int, default=1, metavar="N",
                         help="images per detect() call (default 1)")
     parser.detect_parser = detect  # for error messages with the detect usage line
+    export = commands.add_parser(
+        "export", help="export a serving model (TF SavedModel, TFLite or ONNX) that takes raw "
+                       "images and returns final detections",
+        description="Export an inference model with detect()'s pre- and post-processing in "
+                    "the graph: a TF SavedModel (signatures serving_default: uint8 images, "
+                    "serve_encoded: JPEG/PNG bytes), or a TFLite or ONNX file converted from "
+                    "it.")
+    export.add_argument("--weights", required=True, metavar="coco|PATH",
+                        help="'coco' for the released COCO weights (downloaded if missing) or a "
+                             ".h5 weights file of the --config model")
+    export.add_argument("--config", default="coco", metavar="coco|module:ClassName",
+                        help="'coco' (default) or a Config subclass as module:ClassName, "
+                             "imported from the current folder or the Python path")
+    export.add_argument("--output", required=True, metavar="DIR",
+                        help="the SavedModel folder (absent or empty); with --format tflite or "
+                             "onnx, the folder that receives model.tflite or model.onnx")
+    export.add_argument("--format", default="savedmodel", choices=["savedmodel", "tflite",
+                                                                   "onnx"],
+                        help="savedmodel (default), tflite or onnx (needs mrcnn[onnx])")
+    export.add_argument("--full-masks", action="store_true",
+                        help="also output full_masks uint8 [B, D, H, W], pasted in the graph")
+    export.add_argument("--min-confidence", type=_confidence, default=None, metavar="F",
+                        help="DETECTION_MIN_CONFIDENCE in [0, 1] (default: the config's)")
+    parser.export_parser = export
     return parser
 
 
@@ -121,6 +156,9 @@ def parse_args(argv=None, prog="mrcnn"):
     """
     parser = build_parser(prog)
     args = parser.parse_args(argv)
+    if args.command == "export":
+        _check_export_args(parser.export_parser, args)
+        return args
     parser = parser.detect_parser
     problems = []
     for path in args.images:
@@ -146,6 +184,90 @@ def parse_args(argv=None, prog="mrcnn"):
         parser.error(f"several images have the stem(s) {duplicates}: their outputs would "
                      "overwrite each other; detect them in separate runs")
     return args
+
+
+EXPORT_FILES = {"tflite": "model.tflite", "onnx": "model.onnx"}
+
+
+def export_target(output, export_format):
+    """The path ``export`` writes: the SavedModel folder, or the file in ``output``."""
+    if export_format == "savedmodel":
+        return output
+    return os.path.join(output, EXPORT_FILES[export_format])
+
+
+def resolve_config(spec, min_confidence=None):
+    """The inference ``Config`` of ``--config``: ``"coco"`` or ``"module:ClassName"``.
+
+    The class is imported (the current folder is searched first) and instantiated as a
+    one-image inference config (``GPU_COUNT = IMAGES_PER_GPU = 1``; the exported model takes
+    any batch size), with ``DETECTION_MIN_CONFIDENCE = min_confidence`` when given.
+
+    Raises:
+        ValueError: a malformed spec, a module or class that cannot be imported, a class that
+            is not a ``Config`` subclass, or a config that fails its own validation; the
+            message says which.
+    """
+    import importlib
+
+    from mrcnn.config import Config
+    if spec.lower() == "coco":
+        return make_config("coco", 0.7 if min_confidence is None else min_confidence, 1)
+    module_name, sep, class_name = spec.partition(":")
+    if not sep or not module_name or not class_name:
+        raise ValueError(f"--config {spec!r}: give 'coco' or module:ClassName, e.g. "
+                         "my_project.configs:BalloonConfig")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as e:
+        raise ValueError(f"--config {spec}: cannot import {module_name!r} ({e}); run from the "
+                         "folder that holds it or add it to PYTHONPATH") from None
+    cls = getattr(module, class_name, None)
+    if not (isinstance(cls, type) and issubclass(cls, Config)):
+        what = "has no" if cls is None else "has a non-Config"
+        raise ValueError(f"--config {spec}: module {module_name!r} {what} attribute "
+                         f"{class_name!r}; name a subclass of mrcnn.config.Config")
+    attrs = {"GPU_COUNT": 1, "IMAGES_PER_GPU": 1}
+    if min_confidence is not None:
+        attrs["DETECTION_MIN_CONFIDENCE"] = min_confidence
+    try:
+        config = type(cls.__name__, (cls,), attrs)()
+        config.validate("inference")
+    except ValueError as e:
+        raise ValueError(f"--config {spec}: {_one_line(e)}") from None
+    return config
+
+
+def _check_export_args(parser, args):
+    """``export``'s checks before any model is built (exit status 2 on failure)."""
+    if args.weights.lower() != "coco":
+        problem = _file_problem(args.weights)
+        if problem == "not found":
+            parser.error(f"weights file not found: {args.weights} (use --weights coco for the "
+                         "released COCO weights)")
+        if problem is not None:
+            parser.error(f"--weights {args.weights} {problem} (give a .h5 weights file, or "
+                         "--weights coco)")
+    try:
+        args.config_object = resolve_config(args.config, args.min_confidence)
+    except ValueError as e:
+        parser.error(str(e))
+    from mrcnn.ops.serving_ops import SERVING_RESIZE_MODES
+    mode = args.config_object.IMAGE_RESIZE_MODE
+    if mode not in SERVING_RESIZE_MODES:
+        parser.error(f"--config {args.config}: IMAGE_RESIZE_MODE {mode!r} cannot be exported "
+                     f"(it is for training); set it to one of {', '.join(SERVING_RESIZE_MODES)}")
+    if os.path.exists(args.output) and not os.path.isdir(args.output):
+        parser.error(f"--output {args.output} exists and is not a directory")
+    target = export_target(args.output, args.format)
+    if args.format == "savedmodel" and os.path.isdir(target) and os.listdir(target):
+        parser.error(f"--output {target} exists and is not empty; remove it or choose another "
+                     "folder (export never overwrites)")
+    if args.format != "savedmodel" and os.path.exists(target):
+        parser.error(f"{target} exists; remove it or choose another --output (export never "
+                     "overwrites)")
 
 
 def _image_id(stem):
@@ -335,6 +457,53 @@ def detect(args):
     return 1 if unreadable else 0
 
 
+def export(args):
+    """Runs ``export`` for parsed arguments (``parse_args`` resolved ``args.config_object``).
+
+    Returns:
+        0.
+
+    Raises:
+        CommandError: the weights cannot be downloaded, are refused or do not fit the config;
+            the output cannot be written; the converter failed (the message names the op).
+    """
+    config = args.config_object
+    if args.weights.lower() == "coco":
+        if config.NUM_CLASSES != 81:
+            raise CommandError(f"--weights coco has 81 classes but --config {args.config} has "
+                               f"NUM_CLASSES = {config.NUM_CLASSES}; give the weights file "
+                               "trained for that config")
+        weights = _resolve_weights("coco")
+    else:
+        weights = args.weights
+        from mrcnn.weights import check_weight_file
+        try:
+            check_weight_file(weights)
+        except OSError as e:
+            raise CommandError(f"weights file {weights} refused: {_one_line(e)}") from None
+
+    import mrcnn.model as modellib
+    from mrcnn.export import ExportError
+
+    model = modellib.MaskRCNN(mode="inference", config=config, model_dir=tempfile.gettempdir())
+    try:
+        model.load_weights(weights, by_name=True)
+    except (OSError, ValueError) as e:
+        raise CommandError(f"weights file {weights} does not fit --config {args.config}: "
+                           f"{_one_line(e)}") from None
+    try:
+        path = model.export(args.output, full_masks=args.full_masks, format=args.format)
+    except ExportError as e:
+        raise CommandError(_one_line(e)) from None
+    except FileExistsError as e:
+        raise CommandError(_one_line(e)) from None
+    except OSError as e:
+        raise CommandError(f"cannot write {args.output}: {e.strerror or e}; choose another "
+                           "--output") from None
+    print(f"Wrote {args.format} model to {path}")
+    return 0
+
+
 def main(argv=None, prog="mrcnn"):
     """Entry point of the ``mrcnn`` console script (``python -m mrcnn`` passes its ``prog``).
 
@@ -346,6 +515,8 @@ def main(argv=None, prog="mrcnn"):
     try:
         if args.command == "detect":
             return detect(args)
+        if args.command == "export":
+            return export(args)
     except CommandError as e:
         print(f"error: {_one_line(e)}", file=sys.stderr)
         return 1

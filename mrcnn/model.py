@@ -433,6 +433,34 @@ class MaskRCNN:
                             "masks": full_masks})
         return results
 
+    def export(self, export_dir, full_masks=False, format="savedmodel"):
+        """Exports the inference model for serving (see ``mrcnn.export``).
+
+        Args:
+            export_dir: the folder to create (absent or empty): the SavedModel itself for
+                ``format="savedmodel"``; for ``"tflite"`` / ``"onnx"`` the folder that receives
+                ``model.tflite`` / ``model.onnx``.
+            full_masks: also output ``full_masks`` uint8 [B, D, H, W], pasted in the graph.
+            format: ``"savedmodel"``; ``"tflite"`` and ``"onnx"`` are reserved and raise
+                ``ExportError`` in this version (the TFLite converter of TF 2.21 stops on a
+                float64 gather of the unmolding).
+
+        Returns:
+            the path written (the SavedModel folder or the converted file).
+
+        Raises:
+            ValueError: not an inference model; an ``IMAGE_RESIZE_MODE`` that cannot be
+                exported ("crop"); an unknown format.
+            FileExistsError: ``export_dir`` is not empty.
+            mrcnn.export.ExportError: the converter failed (the message names the op).
+        """
+        if self.mode != "inference":
+            raise ValueError('export() needs a model built with mode="inference"; build one '
+                             "and load the trained weights into it")
+        from mrcnn import export as export_lib
+        return export_lib.export(self.keras_model, self.config, export_dir,
+                                 full_masks=full_masks, format=format)
+
     def run_graph(self, images, outputs, image_metas=None):
         """Runs the graph up to the given Keras tensors (e.g.
         ``model.keras_model.get_layer("ROI").output``) and returns their values.

@@ -1,0 +1,361 @@
+"""Export an inference model for serving: one TF SavedModel that takes raw images and returns
+the final detections, with nothing but TensorFlow needed to run it.
+
+Matterport's model could not be served on its own (its upstream issues #218, #1321, #1468,
+#2431, #2611): molding, anchors and unmolding were NumPy code around ``keras_model.predict``. The
+SavedModel written here holds all of ``detect()``: resizing in the config's
+``IMAGE_RESIZE_MODE`` (``mrcnn.ops.serving_ops``, bit-identical to ``resize_image``), mean
+subtraction, the image meta, the anchors (a constant in ``"square"`` mode, computed in the graph
+for the molded size otherwise), the network, and the unmolding to original-image pixels.
+
+Signatures:
+
+* ``serving_default``: ``images`` uint8 [B, H, W, C] (C = ``IMAGE_CHANNEL_COUNT``, 3 for RGB),
+  any H and W, one size per batch, B >= 1.
+* ``serve_encoded`` (RGB models): ``encoded`` string [B], JPEG/PNG/BMP/GIF bytes of any sizes,
+  decoded in the graph (first frame of a GIF) and run one image at a time; this is what TF
+  Serving's REST API (``{"b64": ...}``) and Apache Beam's RunInference send.
+
+Outputs of both, D = ``DETECTION_MAX_INSTANCES``, rows sorted by descending score, padding rows
+zero:
+
+* ``num_detections`` int32 [B];
+* ``boxes`` float32 [B, D, 4] (y1, x1, y2, x2) pixels of the original image, exclusive ends
+  (integer values: ``detect()``'s ``rois``);
+* ``class_ids`` int32 [B, D]; ``scores`` float32 [B, D];
+* ``masks`` float32 [B, D, 28, 28]: each detection's mask probabilities in its box frame (the
+  TF Object Detection API convention; ``MASK_SHAPE`` in general);
+* with ``full_masks=True``, ``full_masks`` uint8 [B, D, H, W]: the masks pasted into the image
+  in the graph (threshold 0.5, as ``detect()``); for ``serve_encoded`` H and W are the largest
+  in the batch and each image's masks fill its own top-left H_i x W_i.
+
+``detect()`` and the exported model agree: the same class ids and boxes, scores to float
+rounding (``tests/test_export.py`` runs the SavedModel in a process where mrcnn cannot be
+imported).
+"""
+
+import json
+import os
+import shutil
+import tempfile
+
+import numpy as np
+import tensorflow as tf
+
+from mrcnn.anchors import get_anchors
+from mrcnn.ops import serving_ops
+
+#: Export formats of ``MaskRCNN.export`` and ``python -m mrcnn export --format``.
+FORMATS = ("savedmodel", "tflite", "onnx")
+
+#: Extra file written into the SavedModel folder: the config and the signatures, as JSON.
+METADATA_PATH = os.path.join("assets.extra", "mrcnn_export.json")
+
+OUTPUT_KEYS = ("num_detections", "boxes", "class_ids", "scores", "masks")
+
+
+class ExportError(Exception):
+    """An export that cannot be done (a converter that fails on an op, a missing converter);
+    the message names the op or package and what to do."""
+
+
+def decode_image(data, channels):
+    """Decodes one encoded image in the graph as ``mrcnn.image.read_image`` reads the file.
+
+    JPEGs are decoded with libjpeg's accurate integer IDCT (``dct_method="INTEGER_ACCURATE"``),
+    which gives Pillow's pixels exactly (TensorFlow's default, the fast IDCT, differs from them
+    by up to 8 grey levels in half of the pixels of the demo photos); PNG, BMP and GIF (first
+    frame) go through ``tf.io.decode_image``.
+
+    Args:
+        data: scalar string tensor, the file's bytes.
+        channels: 3 (RGB; grayscale is repeated, alpha dropped) or 1.
+
+    Returns:
+        uint8 [H, W, channels].
+    """
+    image = tf.cond(
+        tf.io.is_jpeg(data),
+        lambda: tf.io.decode_jpeg(data, channels=channels, dct_method="INTEGER_ACCURATE"),
+        lambda: tf.io.decode_image(data, channels=channels, dtype=tf.uint8,
+                                   expand_animations=False))
+    return tf.ensure_shape(image, [None, None, channels])
+
+
+class ServingModule(tf.Module):
+    """The ``tf.Module`` saved by ``export_saved_model``: the inference ``keras_model`` plus
+    the graph pre- and post-processing of ``mrcnn.ops.serving_ops``.
+
+    Args:
+        keras_model: the inference Keras model (``MaskRCNN.keras_model`` in inference mode).
+        config: its ``Config``.
+        full_masks: also return ``full_masks`` (uint8 [B, D, H, W]).
+
+    Raises:
+        ValueError: the config's ``IMAGE_RESIZE_MODE`` cannot be exported (``"crop"``), or a
+            callable ``BACKBONE`` in a mode whose anchors depend on the image size.
+    """
+
+    def __init__(self, keras_model, config, full_masks=False):
+        super().__init__(name="mask_rcnn_serving")
+        mode = config.IMAGE_RESIZE_MODE
+        serving_ops._check_mode(mode)
+        if callable(config.BACKBONE) and mode != "square":
+            raise ValueError(
+                f"IMAGE_RESIZE_MODE {mode!r} needs the anchors in the graph for each molded "
+                "size, which a callable BACKBONE's COMPUTE_BACKBONE_SHAPE cannot give; export "
+                'with IMAGE_RESIZE_MODE = "square"')
+        # Only the variables are tracked, not the Keras model: the SavedModel's object graph
+        # then has ~700 nodes instead of ~4,700 (one per layer and Keras-internal object), which
+        # tf.saved_model.load would rebuild as Python objects. The network is called through
+        # a closure.
+        self.variables_ = [getattr(v, "value", v) for v in keras_model.variables]
+        self._call_model = lambda inputs: keras_model(inputs, training=False)
+        self._config = config
+        self._full_masks = bool(full_masks)
+        self._channels = int(config.IMAGE_CHANNEL_COUNT)
+        self._max_instances = int(config.DETECTION_MAX_INSTANCES)
+        self._mask_shape = tuple(int(s) for s in config.MASK_SHAPE)
+        if mode == "square":
+            side = int(config.IMAGE_MAX_DIM)
+            # A variable, not a graph constant: Grappler's constant folding spent ~2 s of the
+            # first call on the 4 MB constant of the COCO config's 261,888 anchors.
+            self.anchors_ = tf.Variable(get_anchors(config, (side, side)), trainable=False,
+                                        name="anchors")
+            self._anchors = self.anchors_
+        else:
+            self._anchors = None
+        # One concrete function for both signatures, kept out of the tracked attributes (as a
+        # tracked tf.function, or called as one from two outer graphs, the whole network would
+        # be traced and saved twice).
+        detect_images = tf.function(
+            self._detect_images,
+            input_signature=[tf.TensorSpec([None, None, None, self._channels], tf.uint8)])
+        concrete = detect_images.get_concrete_function()
+        self._detect = lambda images: concrete(images)
+        self.serve = tf.function(
+            self._serve,
+            input_signature=[tf.TensorSpec([None, None, None, self._channels], tf.uint8,
+                                           name="images")])
+        self.serve_encoded = tf.function(
+            self._serve_encoded, input_signature=[tf.TensorSpec([None], tf.string,
+                                                                name="encoded")])
+
+    def _anchors_for(self, height, width, batch):
+        c = self._config
+        if self._anchors is not None:
+            anchors = self._anchors
+        else:
+            anchors = serving_ops.pyramid_anchors(height, width, c.RPN_ANCHOR_SCALES,
+                                                  c.RPN_ANCHOR_RATIOS, c.BACKBONE_STRIDES,
+                                                  c.RPN_ANCHOR_STRIDE)
+        return tf.broadcast_to(anchors[tf.newaxis], tf.concat([[batch], tf.shape(anchors)], 0))
+
+    def _detect_images(self, images):
+        """uint8 [B, H, W, C] (one size) -> the output dict."""
+        c = self._config
+        shape = tf.shape(images)
+        batch, height, width = shape[0], shape[1], shape[2]
+        checks = [
+            tf.debugging.assert_positive(batch, message="images: the batch is empty; send at "
+                                                        "least one image"),
+            tf.debugging.assert_positive(tf.minimum(height, width),
+                                         message="images: an image has no pixels (H or W is 0)"),
+        ]
+        if c.IMAGE_RESIZE_MODE == "none":
+            checks.append(tf.debugging.assert_equal(
+                tf.math.floormod(shape[1:3], 64), 0,
+                message='IMAGE_RESIZE_MODE "none" feeds images as they are: their height and '
+                        "width must be multiples of 64 (export with \"pad64\" or \"square\" "
+                        "for other sizes)"))
+        with tf.control_dependencies(checks):
+            images = tf.identity(images)
+        molded, window, scale = serving_ops.mold_images(
+            images, c.MEAN_PIXEL, c.IMAGE_MIN_DIM, c.IMAGE_MAX_DIM, c.IMAGE_MIN_SCALE,
+            c.IMAGE_RESIZE_MODE)
+        molded_hw = tf.shape(molded)[1:3]
+        metas = serving_ops.compose_image_meta_graph(
+            tf.stack([height, width, self._channels]),
+            tf.concat([molded_hw, [self._channels]], 0), window, scale, c.NUM_CLASSES, batch)
+        anchors = self._anchors_for(molded_hw[0], molded_hw[1], batch)
+        outputs = self._call_model([molded, metas, anchors])
+        detections, mrcnn_mask = outputs[0], outputs[3]
+        class_ids = tf.cast(detections[..., 4], tf.int32)
+        masks = tf.gather(tf.transpose(mrcnn_mask, [0, 1, 4, 2, 3]), class_ids, batch_dims=2)
+        result = serving_ops.unmold_detections_graph(detections, masks, tf.stack([height, width]),
+                                                     molded_hw, window)
+        d, (mh, mw) = self._max_instances, self._mask_shape
+        result = {
+            "num_detections": tf.ensure_shape(result["num_detections"], [None]),
+            "boxes": tf.ensure_shape(result["boxes"], [None, d, 4]),
+            "class_ids": tf.ensure_shape(result["class_ids"], [None, d]),
+            "scores": tf.ensure_shape(result["scores"], [None, d]),
+            "masks": tf.ensure_shape(result["masks"], [None, d, mh, mw]),
+        }
+        if self._full_masks:
+            result["full_masks"] = serving_ops.paste_masks_graph(
+                result["masks"], result["boxes"], height, width)
+        return result
+
+    def _serve(self, images):
+        return self._detect(images)
+
+    def _serve_encoded(self, encoded):
+        n = tf.shape(encoded)[0]
+        check = tf.debugging.assert_positive(
+            n, message="encoded: the batch is empty; send at least one image")
+        keys = list(OUTPUT_KEYS) + (["full_masks"] if self._full_masks else [])
+        dtypes = {"num_detections": tf.int32, "boxes": tf.float32, "class_ids": tf.int32,
+                  "scores": tf.float32, "masks": tf.float32, "full_masks": tf.uint8}
+        # Full masks differ in size from image to image: no shape inference for them.
+        arrays = tuple(tf.TensorArray(dtypes[k], size=n, infer_shape=k != "full_masks",
+                                      element_shape=tf.TensorShape([None] * 3)
+                                      if k == "full_masks" else None) for k in keys)
+        sizes = tf.TensorArray(tf.int32, size=n)
+
+        def body(i, arrays, sizes):
+            image = decode_image(encoded[i], self._channels)
+            out = self._detect(image[tf.newaxis])
+            arrays = tuple(a.write(i, out[k][0]) for a, k in zip(arrays, keys))
+            return i + 1, arrays, sizes.write(i, tf.shape(image)[:2])
+
+        with tf.control_dependencies([check]):
+            start = tf.constant(0)
+        _, arrays, sizes = tf.while_loop(lambda i, *_: i < n, body, (start, arrays, sizes))
+        result = {k: a for k, a in zip(keys, arrays)}
+        if self._full_masks:
+            full = result.pop("full_masks")
+            sizes = sizes.stack()
+            top = tf.reduce_max(sizes, axis=0)
+
+            def pad(i, padded):
+                m = full.read(i)
+                hw = tf.shape(m)[1:3]
+                m = tf.pad(m, [[0, 0], [0, top[0] - hw[0]], [0, top[1] - hw[1]]])
+                return i + 1, padded.write(i, m)
+
+            _, padded = tf.while_loop(lambda i, _: i < n, pad,
+                                      (tf.constant(0), tf.TensorArray(tf.uint8, size=n)))
+            result["full_masks"] = tf.ensure_shape(padded.stack(),
+                                                   [None, self._max_instances, None, None])
+        result = {k: (v.stack() if isinstance(v, tf.TensorArray) else v)
+                  for k, v in result.items()}
+        result["num_detections"] = tf.ensure_shape(result["num_detections"], [None])
+        return result
+
+    def signatures(self):
+        """The concrete functions to save: ``serving_default`` and, for 1- or 3-channel
+        models, ``serve_encoded``."""
+        result = {"serving_default": self.serve.get_concrete_function()}
+        if self._channels in (1, 3):
+            result["serve_encoded"] = self.serve_encoded.get_concrete_function()
+        return result
+
+
+def _metadata(config, full_masks, signatures):
+    from mrcnn import __version__
+
+    def plain(value):
+        if isinstance(value, np.ndarray):
+            return value.tolist()
+        if isinstance(value, (np.integer, np.floating)):
+            return value.item()
+        if isinstance(value, (list, tuple)):
+            return [plain(v) for v in value]
+        if callable(value):
+            return getattr(value, "__name__", repr(value))
+        return value
+    return {
+        "mrcnn_version": __version__,
+        "signatures": sorted(signatures),
+        "full_masks": bool(full_masks),
+        "config": {k: plain(v) for k, v in config.to_dict().items()},
+    }
+
+
+def _replace_dir(source, target):
+    """Moves the finished ``source`` folder to ``target`` (absent or an empty folder)."""
+    if os.path.isdir(target) and not os.listdir(target):
+        os.rmdir(target)
+    os.replace(source, target)
+
+
+def check_output(path, is_dir):
+    """Refuses an export target that would overwrite something.
+
+    Raises:
+        FileExistsError: ``path`` is a non-empty folder (SavedModel) or an existing file, or
+            a file where a folder is wanted; the message says what to do.
+    """
+    if is_dir:
+        if os.path.isfile(path):
+            raise FileExistsError(f"{path} is a file; a SavedModel is a folder: choose another "
+                                  "output path")
+        if os.path.isdir(path) and os.listdir(path):
+            raise FileExistsError(f"{path} exists and is not empty; remove it or choose "
+                                  "another output folder (an export never overwrites)")
+    elif os.path.exists(path):
+        raise FileExistsError(f"{path} exists; remove it or choose another output (an export "
+                              "never overwrites)")
+
+
+def export_saved_model(keras_model, config, export_dir, full_masks=False):
+    """Writes the serving SavedModel of an inference model.
+
+    The folder is written under a temporary name next to ``export_dir`` and renamed when
+    complete, so a failed export leaves nothing behind. ``assets.extra/mrcnn_export.json``
+    records the mrcnn version, the config and the signatures.
+
+    Args:
+        keras_model: the inference Keras model.
+        config: its ``Config``.
+        export_dir: the SavedModel folder to create (absent or empty).
+        full_masks: add the ``full_masks`` output (pasted in the graph).
+
+    Returns:
+        ``export_dir``.
+
+    Raises:
+        FileExistsError: ``export_dir`` is a file or a non-empty folder.
+        ValueError: the config cannot be exported (see ``ServingModule``).
+    """
+    export_dir = os.path.abspath(os.fspath(export_dir))
+    check_output(export_dir, is_dir=True)
+    module = ServingModule(keras_model, config, full_masks=full_masks)
+    signatures = module.signatures()
+    parent = os.path.dirname(export_dir)
+    os.makedirs(parent, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(export_dir)}.", suffix=".part",
+                           dir=parent)
+    try:
+        tf.saved_model.save(module, tmp, signatures=signatures)
+        os.makedirs(os.path.join(tmp, "assets.extra"), exist_ok=True)
+        with open(os.path.join(tmp, METADATA_PATH), "w") as f:
+            json.dump(_metadata(config, full_masks, signatures), f, indent=1)
+        _replace_dir(tmp, export_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return export_dir
+
+
+def export(keras_model, config, export_dir, full_masks=False, format="savedmodel"):
+    """``MaskRCNN.export``: a SavedModel, or a SavedModel converted to TFLite or ONNX.
+
+    Returns:
+        the SavedModel folder, or the path of ``model.tflite`` / ``model.onnx`` in
+        ``export_dir``.
+
+    Raises:
+        ValueError: unknown format, or a config that cannot be exported.
+        FileExistsError: the target exists.
+        ExportError: the conversion failed.
+    """
+    if format not in FORMATS:
+        raise ValueError(f"unknown export format {format!r}; use one of "
+                         f"{', '.join(repr(f) for f in FORMATS)}")
+    if format == "savedmodel":
+        return export_saved_model(keras_model, config, export_dir, full_masks=full_masks)
+    raise ExportError(f"--format {format} is not implemented in this version: export a "
+                      "SavedModel (--format savedmodel) and convert it with "
+                      "tf.lite.TFLiteConverter.from_saved_model (SELECT_TF_OPS) or tf2onnx")
