@@ -2,7 +2,7 @@
 
 ``MaskRCNN.detect`` molds images with NumPy and scikit-image (``mrcnn.image.resize_image``,
 ``mold_image``, ``compose_image_meta``), computes anchors with NumPy (``mrcnn.anchors``) and
-unmolds with NumPy (``mrcnn.postprocess.unmold_detections``, ``mrcnn.masks.paste_masks``). The
+unmolds with NumPy (``mrcnn.transform.unmold_detections``, ``mrcnn.masks.paste_masks``). The
 functions here compute the same values inside a TensorFlow graph, so that a SavedModel
 (``mrcnn.export``) takes raw uint8 images and returns final detections:
 
