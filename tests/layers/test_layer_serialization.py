@@ -25,6 +25,7 @@ from mrcnn.layers.loss_layer import LOSS_NAMES, LossLayer
 from mrcnn.layers.proposal_layer import ProposalLayer
 from mrcnn.layers.roi_align import PyramidROIAlign
 from mrcnn.layers.roi_packing import PackRoIs, UnpackRoIs
+from tests.conftest import SmallInferenceConfig
 from tests.paths import DATA_DIR, REPO_ROOT
 
 ROOT = REPO_ROOT
@@ -35,20 +36,12 @@ LAYER_CLASSES = [AnchorsLayer, BatchNorm, DetectionLayer, DetectionTargetLayer, 
                  PackRoIs, ProposalLayer, PyramidROIAlign, UnpackRoIs]
 
 
-class SmallConfig(Config):
+class SmallConfig(SmallInferenceConfig):
     NAME = "layers"
-    NUM_CLASSES = 1 + 3
-    BACKBONE = "resnet50"
     IMAGES_PER_GPU = 1
-    IMAGE_MIN_DIM = 128
-    IMAGE_MAX_DIM = 128
-    RPN_ANCHOR_SCALES = (8, 16, 32, 64, 128)
-    POST_NMS_ROIS_INFERENCE = 100
     POST_NMS_ROIS_TRAINING = 64
     TRAIN_ROIS_PER_IMAGE = 16
     MAX_GT_INSTANCES = 5
-    DETECTION_MIN_CONFIDENCE = 0.0
-    DETECTION_MAX_INSTANCES = 20
 
 
 @pytest.fixture(scope="module")

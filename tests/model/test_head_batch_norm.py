@@ -27,6 +27,7 @@ from mrcnn.data_generator import generate_random_rois
 from mrcnn.input_pipeline import build_dataset
 from mrcnn.layers.batch_norm import BatchNorm, uses_batch_statistics
 from mrcnn.layers.roi_packing import PackRoIs
+from tests.conftest import SmallConfig
 from tests.paths import DATA_DIR, REPO_ROOT
 
 ROOT = REPO_ROOT
@@ -38,13 +39,8 @@ import coco  # noqa: E402
 FPN = ["fpn_p2", "fpn_p3", "fpn_p4", "fpn_p5"]
 
 
-class InferenceConfig(Config):
+class InferenceConfig(SmallConfig):
     NAME = "bn_inference"
-    NUM_CLASSES = 1 + 3
-    BACKBONE = "resnet50"
-    IMAGES_PER_GPU = 2
-    IMAGE_MIN_DIM = IMAGE_MAX_DIM = 128
-    RPN_ANCHOR_SCALES = (8, 16, 32, 64, 128)
     FPN_CLASSIF_FC_LAYERS_SIZE = 128
     POST_NMS_ROIS_INFERENCE = 16
     # More slots than proposals: every image has padding slots in its detections.

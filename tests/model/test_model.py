@@ -8,25 +8,12 @@ import pytest
 import skimage.io
 
 import mrcnn.model as modellib
-from mrcnn.config import Config
+from tests.conftest import SmallInferenceConfig as SmallConfig
 from tests.paths import DATA_DIR, REPO_ROOT
 
 ROOT = REPO_ROOT
 DATA = DATA_DIR
 PHOTOS = sorted((DATA / "matterport_demo_images" / "images").glob("*.jpg"))
-
-
-class SmallConfig(Config):
-    NAME = "small"
-    NUM_CLASSES = 1 + 3
-    BACKBONE = "resnet50"
-    IMAGES_PER_GPU = 2
-    IMAGE_MIN_DIM = 128
-    IMAGE_MAX_DIM = 128
-    RPN_ANCHOR_SCALES = (8, 16, 32, 64, 128)
-    POST_NMS_ROIS_INFERENCE = 100
-    DETECTION_MIN_CONFIDENCE = 0.0
-    DETECTION_MAX_INSTANCES = 20
 
 
 @pytest.fixture(scope="module")

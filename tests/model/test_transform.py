@@ -7,24 +7,14 @@ import skimage.io
 
 import mrcnn.model as modellib
 from mrcnn import image_meta, masks as np_masks
-from mrcnn.config import Config
 from mrcnn.transform import (MoldedBatch, group_by_molded_shape, mold_inputs, mold_one,
                              molded_batches)
+from tests.conftest import SmallConfig
 from tests.paths import DATA_DIR, REPO_ROOT
 
 ROOT = REPO_ROOT
 DATA = DATA_DIR
 PHOTOS = sorted((DATA / "matterport_demo_images" / "images").glob("*.jpg"))
-
-
-class SmallConfig(Config):
-    NAME = "small"
-    NUM_CLASSES = 1 + 3
-    BACKBONE = "resnet50"
-    IMAGES_PER_GPU = 2
-    IMAGE_MIN_DIM = 128
-    IMAGE_MAX_DIM = 128
-    RPN_ANCHOR_SCALES = (8, 16, 32, 64, 128)
 
 
 class AsIsConfig(SmallConfig):
