@@ -148,7 +148,7 @@ def test_unreadable_images_are_skipped_and_a_full_disk_leaves_no_half_result(tmp
 
 
 def test_refused_weights_file_is_one_line(tmp_path, capsys, monkeypatch):
-    import coco_layout
+    from tests import coco_layout
     not_hdf5 = tmp_path / "weights.h5"
     not_hdf5.write_text("<html>404 Not Found</html>\n")
     out = tmp_path / "out"
