@@ -44,9 +44,9 @@ def _coco_config(min_confidence):
 
 def prepare(args, folder):
     """Writes the release-layout weights and exports the SavedModel (one separate process)."""
-    sys.path.insert(0, os.path.join(ROOT, "tests"))
+    sys.path.insert(0, ROOT)
     import mrcnn.model as modellib
-    from coco_layout import write_release_like_file
+    from tests.coco_layout import write_release_like_file
 
     weights = os.path.join(folder, "mask_rcnn_coco.h5")
     write_release_like_file(weights)

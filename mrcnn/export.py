@@ -30,7 +30,7 @@ zero:
   in the batch and each image's masks fill its own top-left H_i x W_i.
 
 ``detect()`` and the exported model agree: the same class ids and boxes, scores to float
-rounding (``tests/test_export.py`` runs the SavedModel in a process where mrcnn cannot be
+rounding (``tests/export/test_export.py`` runs the SavedModel in a process where mrcnn cannot be
 imported).
 """
 

@@ -83,7 +83,7 @@ def _predict_graph_options():
     ``Context.function_call_options`` reads and writes ``self._thread_local_data`` (``pywrap_tfe.EagerContextThreadLocalData``, one
     value per thread), and a ``tf.function`` reads the calling thread's value when it is called
     (``atomic_function``). Two threads inside this context manager, or one inside and one
-    outside, never see each other's options (``tests/test_model.py``).
+    outside, never see each other's options (``tests/model/test_model.py``).
     """
     ctx = _tf_context.context()
     previous = ctx.function_call_options

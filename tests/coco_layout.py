@@ -3,13 +3,13 @@ names (from ../shared/data/weights) and the weight shapes of Matterport's COCO g
 (reference section 2), and a writer for files in that layout with generated values."""
 
 import json
-from pathlib import Path
 
 import numpy as np
 
 from mrcnn import weights
+from tests.paths import DATA_DIR
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = DATA_DIR
 REAL = json.loads((DATA / "weights" / "mask_rcnn_coco.layers.json").read_text())
 NC = 81
 RPN_WEIGHT_NAMES = ["rpn_conv_shared/kernel:0", "rpn_conv_shared/bias:0",

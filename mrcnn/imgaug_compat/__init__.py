@@ -15,7 +15,7 @@ Provided: ``augmenters`` (imgaug's augmenter classes, names, arguments, defaults
 semantics; see ``mrcnn.imgaug_compat.augmenters``), ``parameters`` (stochastic parameters,
 ``iap``), ``seed(n)`` (seeds the global generator), ``random``, ``ALL``, ``HooksImages``,
 ``SegmentationMapsOnImage``. The draws follow imgaug's distributions, not its exact random
-streams (``tests/test_imgaug_compat.py`` compares both with fixtures made by real imgaug).
+streams (``tests/imgaug_compat/test_imgaug_compat.py`` compares both with fixtures made by real imgaug).
 Other imgaug names raise an error that says what to use instead.
 """
 

@@ -36,7 +36,7 @@ from mrcnn.weights.keras2_layout import (
 )
 from mrcnn.weights.loading import FINE_TUNE_EXCLUDE, LoadReport, load_weights
 
-# Not public: the Keras 2 names of a model's variables, which tests/test_weights.py uses to write
+# Not public: the Keras 2 names of a model's variables, which tests/weights/test_weights.py uses to write
 # files in the layout by hand.
 from mrcnn.weights.model_variables import _layer_variables, _to_numpy, _variable_names  # noqa: F401
 

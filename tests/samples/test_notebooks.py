@@ -1,0 +1,111 @@
+"""The notebooks run end to end in a real Jupyter kernel, so they never rot."""
+
+import os
+
+import nbformat
+from nbclient import NotebookClient
+
+from tests.coco_layout import write_release_like_file
+from tests.paths import DATA_DIR, REPO_ROOT
+
+ROOT = REPO_ROOT
+DATA = DATA_DIR
+
+
+def run_notebook(path, monkeypatch, timeout=900, allow_errors=False, **env):
+    for key, value in env.items():
+        monkeypatch.setenv(key, str(value))
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    monkeypatch.setenv("PYTHONPATH", str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=allow_errors,
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    return nb
+
+
+def outputs_text(nb):
+    texts = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            texts.append(out.get("text", "") + str(out.get("data", {}).get("text/plain", "")))
+    return "\n".join(texts)
+
+
+def count_images(nb):
+    return sum("image/png" in out.get("data", {}) for cell in nb.cells
+               for out in cell.get("outputs", []))
+
+
+def cache_release_like_weights(cache):
+    """``cache``/mask_rcnn_coco.h5: a file in the release layout, padded (sparse) to the
+    release's size, so that ``get_coco_weights(cache)`` takes it as the cached download."""
+    from mrcnn.download import COCO_MODEL_FILENAME, COCO_MODEL_SIZE
+    cache.mkdir()
+    path = cache / COCO_MODEL_FILENAME
+    write_release_like_file(path)
+    assert path.stat().st_size <= COCO_MODEL_SIZE
+    with open(path, "r+b") as f:
+        f.truncate(COCO_MODEL_SIZE)  # HDF5 ignores bytes after its end-of-file address
+    return path
+
+
+def test_demo_notebook(tmp_path, monkeypatch):
+    weights = cache_release_like_weights(tmp_path / "cache")
+    monkeypatch.delenv("MRCNN_COCO_MODEL_PATH", raising=False)
+    nb = run_notebook(ROOT / "samples" / "demo.ipynb", monkeypatch, MRCNN_HOME=tmp_path / "cache",
+                      MRCNN_DEMO_IMAGES=DATA / "matterport_demo_images" / "images")
+    text = outputs_text(nb)
+    assert "Configurations:" in text and "NUM_CLASSES                    81" in text
+    # The weights came from the CLI's cache ($MRCNN_HOME), not downloaded again.
+    assert f"Loaded weights of 233 layers from {weights} (by name)" in text
+    assert "Downloading" not in text
+    assert "Processing 1 images" in text
+    assert count_images(nb) >= 1
+
+
+def test_demo_notebook_uses_the_projects_images_folder(tmp_path, monkeypatch):
+    """Without ../shared/data (a user's checkout), the demo reads <project>/images and says
+    what to do when that folder is missing. Runs the set-up cell only, in a copy of the
+    project layout."""
+    project = tmp_path / "project"
+    (project / "samples" / "coco").mkdir(parents=True)
+    (project / "samples" / "coco" / "coco.py").write_text(
+        (ROOT / "samples" / "coco" / "coco.py").read_text())
+    (project / "images").mkdir()
+    photo = sorted((DATA / "matterport_demo_images" / "images").glob("*.jpg"))[0]
+    (project / "images" / "mine.jpg").write_bytes(photo.read_bytes())
+    (project / "images" / "README.txt").write_text("my photos\n")
+    demo = nbformat.read(ROOT / "samples" / "demo.ipynb", as_version=4)
+    setup = demo.cells[1]
+    assert "IMAGE_DIR" in setup.source
+    probe = nbformat.v4.new_code_cell("print('IMAGE_DIR', IMAGE_DIR)\nprint('files', file_names)")
+    remove = nbformat.v4.new_code_cell("import shutil\nshutil.rmtree(IMAGE_DIR)")
+    demo.cells = [setup, probe, remove, nbformat.v4.new_code_cell(setup.source)]
+    path = project / "samples" / "demo.ipynb"
+    nbformat.write(demo, path)
+    monkeypatch.delenv("MRCNN_DEMO_IMAGES", raising=False)
+    nb = run_notebook(path, monkeypatch, allow_errors=True,
+                      MRCNN_COCO_MODEL_PATH=tmp_path / "unused.h5")
+    assert not (tmp_path / "shared").exists()
+    printed = "".join(out.get("text", "") for out in nb.cells[1].outputs)
+    assert f"IMAGE_DIR {project / 'images'}\n" in printed
+    assert "files ['mine.jpg']" in printed
+    (error,) = [out for out in nb.cells[3].outputs if out.output_type == "error"]
+    assert error.ename == "FileNotFoundError"
+    assert f"No folder {project / 'images'}" in error.evalue
+    assert "MRCNN_DEMO_IMAGES" in error.evalue
+
+
+def test_train_shapes_notebook(tmp_path, monkeypatch):
+    weights = tmp_path / "mask_rcnn_coco.h5"
+    write_release_like_file(weights)
+    nb = run_notebook(ROOT / "samples" / "shapes" / "train_shapes.ipynb", monkeypatch,
+                      MRCNN_COCO_MODEL_PATH=weights, MRCNN_MODEL_DIR=tmp_path / "logs",
+                      MRCNN_STEPS_PER_EPOCH=2, MRCNN_SHAPES_TRAIN=16, MRCNN_SHAPES_VAL=6,
+                      MRCNN_BACKBONE="resnet50", MRCNN_IMAGES_PER_GPU=2)
+    text = outputs_text(nb)
+    assert "initialised with: coco" in text
+    assert "Loading weights from" in text and "mask_rcnn_shapes_0002.h5" in text
+    assert "mAP: " in text
+    checkpoints = sorted(p.name for p in (tmp_path / "logs").glob("shapes*/mask_rcnn_*.h5"))
+    assert checkpoints == ["mask_rcnn_shapes_0001.h5", "mask_rcnn_shapes_0002.h5"]
