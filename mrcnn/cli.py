@@ -442,6 +442,10 @@ def _open_results(args):
 
 
 def _detect(args, results):
+    paths = args.image_paths
+    if results is not None and all(p in results.done for p in paths):
+        print(f"Wrote results for 0 of {len(paths)} images to {results.path}")
+        return 0  # nothing to do: no model is built
     weights = _resolve_weights(args.weights)
 
     import numpy as np
@@ -470,7 +474,6 @@ def _detect(args, results):
                                          r["class_ids"], class_names, r["scores"])
         _write_results(args.output, stem, coco, draw)
 
-    paths = args.image_paths
     try:
         summary = batch_inference.detect_files(
             model, paths, args.output, class_names, results=results,
