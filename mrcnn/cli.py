@@ -7,12 +7,34 @@ result dicts: ``image_id``, ``category_id``, ``category_name``, ``bbox`` [x, y, 
 ``segmentation`` RLE). ``image_id`` is the file stem, as an int when the stem is all digits (COCO
 file names such as ``000000532481.jpg``). Category ids are COCO's (``--config coco``).
 
+IMAGE can be an image file, a folder (searched recursively for files ending in
+``mrcnn.batch_inference.IMAGE_EXTENSIONS``: .bmp .gif .jpeg .jpg .png .tif .tiff .webp, any
+case; names starting with "." skipped) or a quoted glob pattern (``**`` recursive); ``--list
+FILE`` adds the entries of a text file (one per line, relative to its folder, "#" comments).
+The order is deterministic: arguments as given, each folder's / pattern's / list's files sorted,
+each file once (``mrcnn.batch_inference.expand_inputs``). Images are read, decoded and molded
+in a parallel ``tf.data`` pipeline and detected in batches of ``--batch-size`` images of one
+molded shape.
+
+At scale (``--jsonl``): one JSON line per image (path, rois, class_ids, class_names, scores,
+COCO RLE masks; or the error of an unreadable image) appended to ``<output>/results.jsonl`` as
+each image is done, no per-image files unless ``--overlays`` (``<stem>.png``). ``--resume``
+skips the images the file has (a last line cut by a kill is detected and its image redone);
+without it an existing non-empty results file is an error (status 2). ``--shard I/N`` takes
+every N-th image from the I-th of the list and writes ``results-I-of-N.jsonl``, so N jobs of
+any scheduler given the same arguments split the work without coordination.
+
 Options:
     --weights coco|PATH   "coco" = the released ``mask_rcnn_coco.h5`` (downloaded if missing)
     --output DIR          created if missing
     --config coco         the model configuration (only the 80-class COCO one for now)
     --min-confidence F    DETECTION_MIN_CONFIDENCE in [0, 1] (default 0.7)
-    --batch-size N        images per ``detect`` call (default 1)
+    --batch-size N        images per batch (default 1)
+    --list FILE           a text file of images, folders or patterns (repeatable)
+    --jsonl               results as lines of results.jsonl instead of per-image files
+    --overlays            with --jsonl: also <stem>.png per image
+    --resume              with --jsonl: continue the results file
+    --shard I/N           shard I of N (0 <= I < N) of the sorted images
     --version             (before the command) print the version and exit
 
 ``export`` writes a serving model (``mrcnn.export``): a TF SavedModel folder ``DIR`` that takes
@@ -29,9 +51,13 @@ Run as ``mrcnn`` (the console script of setup.py) or ``python -m mrcnn``.
 
 Errors are one line on stderr naming the file, the problem and the fix, never a traceback:
 
-* exit status 2, before anything is loaded: bad arguments; an IMAGE that does not exist, is a
-  directory or is empty (0 bytes); a --weights PATH that does not exist or is a directory.
-* exit status 1: the output directory cannot be written; the COCO weights cannot be downloaded
+* exit status 2, before anything is loaded: bad arguments (a ``--shard`` outside
+  0 <= I < N, ``--resume`` without ``--jsonl``, ...); an IMAGE that does not exist, is empty
+  (0 bytes) or is a folder without image files, a pattern that matches nothing, a list file
+  that cannot be read; a --weights PATH that does not exist or is a directory; a results file
+  that already has results without ``--resume``.
+* exit status 1: the output directory cannot be written; the results file is damaged or
+  written by another run; the COCO weights cannot be downloaded
   (a cached ``mask_rcnn_coco.h5`` of the wrong size is reported as rejected, with both sizes,
   before the download); the weights file is refused (not HDF5, truncated, or for another
   model); writing the results failed (disk full, ...): the run stops and the message lists the
@@ -45,6 +71,7 @@ failed write leaves both or neither, never half a result.
 """
 
 import argparse
+import collections
 import contextlib
 import json
 import os
@@ -52,6 +79,7 @@ import sys
 import tempfile
 
 from mrcnn import __version__
+from mrcnn.batch_inference import IMAGE_EXTENSIONS, file_problem as _file_problem
 from mrcnn.coco_classes import COCO_CATEGORY_IDS, COCO_CLASS_NAMES
 
 #: Configurations ``--config`` can name: name -> (class names, category ids per class id).
@@ -78,6 +106,14 @@ def _positive_int(value):
     return n
 
 
+def _shard(value):
+    from mrcnn.batch_inference import parse_shard
+    try:
+        return parse_shard(value)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def build_parser(prog="mrcnn"):
     """The argparse parser (subcommands ``detect`` and ``export``, option ``--version``).
 
@@ -94,7 +130,27 @@ def build_parser(prog="mrcnn"):
         description="Detect objects in images with a Mask R-CNN model and write, per image, "
                     "<output>/<stem>.png (instances drawn) and <output>/<stem>.json (COCO-style "
                     "results).")
-    detect.add_argument("images", nargs="+", metavar="IMAGE", help="image files (jpg, png, ...)")
+    detect.add_argument("images", nargs="*", metavar="IMAGE",
+                        help="image files (jpg, png, ...), folders (searched recursively for "
+                             f"{', '.join(IMAGE_EXTENSIONS)} files) or quoted glob patterns "
+                             "('photos/**/*.jpg'); files in argument order, each folder's and "
+                             "pattern's files sorted")
+    detect.add_argument("--list", action="append", default=[], metavar="FILE",
+                        help="a text file with one image file, folder or pattern per line "
+                             "(relative to the file's folder; '#' comments); repeatable")
+    detect.add_argument("--jsonl", action="store_true",
+                        help="write the results as one JSON line per image in "
+                             "<output>/results.jsonl, appended as each image is done, instead "
+                             "of <stem>.json and <stem>.png per image")
+    detect.add_argument("--overlays", action="store_true",
+                        help="with --jsonl: also write <stem>.png per image")
+    detect.add_argument("--resume", action="store_true",
+                        help="with --jsonl: continue the results file, skipping the images it "
+                             "has")
+    detect.add_argument("--shard", type=_shard, default=None, metavar="I/N",
+                        help="detect only shard I of N (every N-th image from the I-th, "
+                             "0 <= I < N) and write results-I-of-N.jsonl; N jobs with the same "
+                             "arguments split the images without coordination")
     detect.add_argument("--weights", required=True, metavar="coco|PATH",
                         help="'coco' for the released COCO weights (downloaded if missing) or a "
                              ".h5 weights file")
@@ -134,20 +190,6 @@ def build_parser(prog="mrcnn"):
     return parser
 
 
-def _file_problem(path):
-    """Why ``path`` cannot be an input file (str), or None if it is a non-empty file."""
-    if not os.path.exists(path):
-        return "not found"
-    if os.path.isdir(path):
-        return "is a directory, not a file"
-    try:
-        if os.path.getsize(path) == 0:
-            return "is empty (0 bytes), e.g. an interrupted copy or download"
-    except OSError as e:
-        return f"cannot be read ({e.strerror or e})"
-    return None
-
-
 def parse_args(argv=None, prog="mrcnn"):
     """Parses and checks the command line; exits with status 2 and a message on bad input.
 
@@ -160,15 +202,17 @@ def parse_args(argv=None, prog="mrcnn"):
         _check_export_args(parser.export_parser, args)
         return args
     parser = parser.detect_parser
-    problems = []
-    for path in args.images:
-        problem = _file_problem(path)
-        if problem == "not found":
-            problems.append(f"image file not found: {path}")
-        elif problem is not None:
-            problems.append(f"image {path} {problem}")
-    if problems:
-        parser.error("; ".join(problems) + " (give image files such as photos/*.jpg)")
+    from mrcnn import batch_inference
+    if args.resume and not args.jsonl:
+        parser.error("--resume continues a results.jsonl: add --jsonl")
+    if args.overlays and not args.jsonl:
+        parser.error("--overlays is for --jsonl (without --jsonl, <stem>.png is written anyway)")
+    try:
+        paths = batch_inference.expand_inputs(args.images, args.list)
+    except batch_inference.InputError as e:
+        parser.error(str(e))
+    args.image_paths = paths if args.shard is None else \
+        batch_inference.select_shard(paths, *args.shard)
     if args.weights.lower() != "coco":
         if not os.path.exists(args.weights):
             parser.error(f"weights file not found: {args.weights} (use --weights coco for the "
@@ -178,11 +222,21 @@ def parse_args(argv=None, prog="mrcnn"):
                          "weights file, or --weights coco for the released COCO weights)")
     if os.path.exists(args.output) and not os.path.isdir(args.output):
         parser.error(f"--output {args.output} exists and is not a directory")
-    stems = [os.path.splitext(os.path.basename(p))[0] for p in args.images]
-    duplicates = sorted({s for s in stems if stems.count(s) > 1})
-    if duplicates:
-        parser.error(f"several images have the stem(s) {duplicates}: their outputs would "
-                     "overwrite each other; detect them in separate runs")
+    if args.jsonl:
+        args.results_path = os.path.join(args.output,
+                                         batch_inference.results_file_name(args.shard))
+        if not args.resume and os.path.isfile(args.results_path) \
+                and os.path.getsize(args.results_path) > 0:
+            parser.error(f"{args.results_path} already holds results; add --resume to continue "
+                         "it, or remove it (or choose another --output) to start again")
+    if not args.jsonl or args.overlays:
+        stems = collections.Counter(os.path.splitext(os.path.basename(p))[0] for p in paths)
+        duplicates = sorted(s for s, n in stems.items() if n > 1)
+        if duplicates:
+            shown = duplicates[:10] + (["..."] if len(duplicates) > 10 else [])
+            parser.error(f"several images have the stem(s) {shown}: their outputs would "
+                         "overwrite each other; detect them in separate runs, or use --jsonl "
+                         "(without --overlays)")
     return args
 
 
@@ -330,31 +384,6 @@ def _resolve_weights(spec):
     return path
 
 
-def _image_problem(path, error):
-    """What is wrong with an image file that could not be read, and the fix, from the file
-    itself rather than from the decoder's guess (imageio suggests a video plugin for a text
-    file): ``"<problem>; skipped it (<fix>)"``."""
-    if isinstance(error, ValueError):
-        return f"it cannot be used: {_one_line(error)}; skipped it (convert it to RGB)"
-    problem = _file_problem(path)
-    if problem is not None:
-        problem = "no longer exists" if problem == "not found" else problem
-        return f"it {problem}; skipped it"
-    from PIL import Image, UnidentifiedImageError
-    try:
-        with Image.open(path) as image:
-            image_format = image.format
-    except UnidentifiedImageError:
-        with open(path, "rb") as f:
-            head = f.read(12)
-        return (f"it is not an image file: it starts with {head!r}, which is no image format "
-                "Pillow knows; skipped it (check that it is the file you meant)")
-    except OSError as e:
-        return f"it cannot be read ({e.strerror or e}); skipped it"
-    return (f"it is a {image_format} file that cannot be decoded ({_one_line(error)}), probably "
-            "truncated or damaged; skipped it (copy or download it again)")
-
-
 def _write_results(output, stem, results, draw):
     """Writes ``<stem>.json`` (``results``) and ``<stem>.png`` (``draw(path)``) in ``output``,
     both or neither: each goes to a temporary name first and both are renamed at the end; on any
@@ -377,13 +406,6 @@ def _write_results(output, stem, results, draw):
         raise
 
 
-def _listing(paths, limit=10):
-    if not paths:
-        return "none"
-    shown = ", ".join(paths[:limit])
-    return shown + (f" and {len(paths) - limit} more" if len(paths) > limit else "")
-
-
 def detect(args):
     """Runs detection for parsed arguments.
 
@@ -394,18 +416,43 @@ def detect(args):
         CommandError: the output directory cannot be written, the weights cannot be downloaded
             or are refused, or writing results failed (the run stops there).
     """
-    from tqdm.auto import tqdm
-
     _check_output_dir(args.output)
+    with contextlib.ExitStack() as stack:
+        results = _open_results(args) if args.jsonl else None
+        if results is not None:
+            stack.enter_context(results)
+        return _detect(args, results)
+
+
+def _open_results(args):
+    """The ``--jsonl`` results file, opened (and locked) before the model is built."""
+    from mrcnn import batch_inference
+    try:
+        results = batch_inference.ResultsFile(args.results_path, resume=args.resume)
+    except (OSError, ValueError) as e:
+        raise CommandError(f"cannot use the results file {args.results_path}: "
+                           f"{_one_line(e)}") from None
+    if args.resume:
+        cut = (f"; cut off an incomplete last line ({results.cut_bytes} bytes), its image is "
+               "done again" if results.cut_bytes else "")
+        done = sum(p in results.done for p in args.image_paths)
+        print(f"Resuming {args.results_path}: {done} of {len(args.image_paths)} images done, "
+              f"{len(args.image_paths) - done} to go{cut}", flush=True)
+    return results
+
+
+def _detect(args, results):
+    paths = args.image_paths
+    if results is not None and all(p in results.done for p in paths):
+        print(f"Wrote results for 0 of {len(paths)} images to {results.path}")
+        return 0  # nothing to do: no model is built
     weights = _resolve_weights(args.weights)
 
     import numpy as np
 
     import mrcnn.model as modellib
-    from mrcnn import rendering
+    from mrcnn import batch_inference, rendering
     from mrcnn.evaluation import detections_to_coco_results
-    from mrcnn.image import read_image
-    from PIL import UnidentifiedImageError
 
     class_names, category_ids = CONFIGS[args.config]
     config = make_config(args.config, args.min_confidence, args.batch_size)
@@ -415,46 +462,28 @@ def detect(args):
     except (OSError, ValueError) as e:
         raise CommandError(_weights_refused(weights, e)) from None
 
-    paths = list(args.images)
-    written, unreadable = [], []
-    with tqdm(total=len(paths), desc="Detecting", unit="image") as bar:
-        for start in range(0, len(paths), args.batch_size):
-            batch, images = [], []
-            for path in paths[start:start + args.batch_size]:
-                try:
-                    images.append(read_image(path))
-                    batch.append(path)
-                except (OSError, ValueError, UnidentifiedImageError) as e:
-                    unreadable.append(path)
-                    tqdm.write(f"error: cannot read image {path}: {_image_problem(path, e)}",
-                               file=sys.stderr)
-                    bar.update(1)
-            if not images:
-                continue
-            for path, image, r in zip(batch, images, model.detect(images, verbose=0)):
-                stem = os.path.splitext(os.path.basename(path))[0]
-                results = detections_to_coco_results(_image_id(stem), r["rois"], r["class_ids"],
-                                                     r["scores"], r["masks"], category_ids)
-                for result, class_id in zip(results, np.asarray(r["class_ids"]).reshape(-1)):
-                    result["category_name"] = class_names[int(class_id)]
+    def write_image_files(path, image, r):
+        stem = os.path.splitext(os.path.basename(path))[0]
+        coco = detections_to_coco_results(_image_id(stem), r["rois"], r["class_ids"],
+                                          r["scores"], r["masks"], category_ids)
+        for result, class_id in zip(coco, np.asarray(r["class_ids"]).reshape(-1)):
+            result["category_name"] = class_names[int(class_id)]
 
-                def draw(png_path, image=image, r=r):
-                    rendering.save_instances_png(png_path, image, r["rois"], r["masks"],
-                                                 r["class_ids"], class_names, r["scores"])
-                try:
-                    _write_results(args.output, stem, results, draw)
-                except OSError as e:
-                    raise CommandError(
-                        f"cannot write the results of {path} to {args.output}: "
-                        f"{e.strerror or e}. Stopped there: the results of {len(written)} of "
-                        f"{len(paths)} images are written ({_listing(written)}); nothing was "
-                        f"written for {path} and the images after it. Free some space (or fix "
-                        "the folder) and run again for the remaining images.") from None
-                written.append(path)
-                bar.set_postfix_str(f"{stem}: {len(results)} objects")
-                bar.update(1)
-    print(f"Wrote results for {len(written)} of {len(paths)} images to {args.output}")
-    return 1 if unreadable else 0
+        def draw(png_path):
+            rendering.save_instances_png(png_path, image, r["rois"], r["masks"],
+                                         r["class_ids"], class_names, r["scores"])
+        _write_results(args.output, stem, coco, draw)
+
+    try:
+        summary = batch_inference.detect_files(
+            model, paths, args.output, class_names, results=results,
+            write_image_files=None if args.jsonl else write_image_files,
+            overlays=args.overlays)
+    except batch_inference.BatchWriteError as e:
+        raise CommandError(_one_line(e)) from None
+    where = args.output if results is None else results.path
+    print(f"Wrote results for {len(summary.written)} of {len(paths)} images to {where}")
+    return 1 if summary.unreadable else 0
 
 
 def export(args):

@@ -408,7 +408,7 @@ def detect_images(model, dataset, image_ids, on_result, batch_size=None, verbose
 
 
 def evaluate_dataset(model, dataset, image_ids=None, limit=0, batch_size=None, verbose=True,
-                     coco_gt=None):
+                     coco_gt=None, shard=None):
     """COCO-style evaluation of a model on any prepared ``Dataset`` (boxes and masks).
 
     Runs ``model.detect(images, verbose=0)`` on batches of ``dataset.load_image`` images (with a
@@ -426,20 +426,40 @@ def evaluate_dataset(model, dataset, image_ids=None, limit=0, batch_size=None, v
         verbose: progress bar and pycocotools' printed summaries.
         coco_gt: ground truth already built by ``dataset_to_coco`` for these images (saves
             rebuilding it, e.g. in a callback).
+        shard: None, or (I, N) with 0 <= I < N: detect only every N-th of the images (after
+            ``limit``) from the I-th (``mrcnn.batch_inference.select_shard``), so that N jobs
+            split the detection without coordination. The stats are then those of the shard's
+            images, and the result has two more keys to merge the shards with: ``"results"``
+            (the shard's COCO result dicts) and ``"image_ids"`` (its image ids); evaluating
+            all the shards' results together with ``evaluate_coco_results(dataset_to_coco(
+            dataset, ids), results, eval_type)`` gives the stats of the whole set.
 
     Returns:
-        ``{"bbox": float64 [12], "segm": float64 [12], "time_per_image": seconds of detect()}``;
-        the arrays are in ``STAT_NAMES`` order.
+        ``{"bbox": float64 [12], "segm": float64 [12], "time_per_image": seconds of detect()}``
+        (plus ``"results"`` and ``"image_ids"`` with ``shard``); the arrays are in
+        ``STAT_NAMES`` order.
 
     Raises:
-        ValueError: no images to evaluate, bad ``limit``/``batch_size``, or ``detect`` returns a
-            different number of results than images.
+        ValueError: no images to evaluate (also an empty shard), bad ``limit``/``batch_size``
+            or ``shard``, or ``detect`` returns a different number of results than images.
     """
     ids = [int(i) for i in (dataset.image_ids if image_ids is None else image_ids)]
     if limit is None or limit < 0:
         raise ValueError(f"limit must be >= 0 (0 = all images), not {limit!r}")
     if limit:
         ids = ids[:limit]
+    if shard is not None:
+        from mrcnn.batch_inference import select_shard
+        try:
+            index, count = shard
+            shard_ids = select_shard(ids, int(index), int(count))
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"shard must be (I, N) with 0 <= I < N, got {shard!r}: {e}") \
+                from None
+        if ids and not shard_ids:
+            raise ValueError(f"No images to evaluate: shard {index}/{count} of {len(ids)} "
+                             "images is empty; use fewer shards than images")
+        ids = shard_ids
     if not ids:
         raise ValueError("No images to evaluate: the dataset (or image_ids) is empty")
     if coco_gt is None:
@@ -461,6 +481,8 @@ def evaluate_dataset(model, dataset, image_ids=None, limit=0, batch_size=None, v
         out[eval_type] = evaluate_coco_results(coco_gt, results, eval_type, image_ids=ids,
                                                verbose=verbose)
     out["time_per_image"] = detect_time / len(ids)
+    if shard is not None:
+        out["results"], out["image_ids"] = results, ids
     if verbose:
         print(f"Prediction time: {detect_time:.2f} s, {out['time_per_image']:.3f} s per image")
     return out

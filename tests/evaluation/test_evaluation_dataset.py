@@ -174,6 +174,26 @@ def test_images_without_detections_and_limits(dataset):
     assert model.calls == [1] and out["segm"][AP] == 1.0
 
 
+def test_shards_detect_each_image_once_and_merge_to_the_full_evaluation(dataset):
+    from mrcnn.evaluation import evaluate_coco_results
+    full = evaluate_dataset(FakeModel(dataset, perturb=True), dataset, verbose=False)
+    shards, detected = [], []
+    for index in range(2):
+        model = FakeModel(dataset, perturb=True, batch_size=1)
+        shards.append(evaluate_dataset(model, dataset, verbose=False, shard=(index, 2)))
+        detected.append(len(model.calls))
+    assert [s["image_ids"] for s in shards] == [[0, 2], [1]] and detected == [2, 1]
+    results = [r for s in shards for r in s["results"]]
+    gt = dataset_to_coco(dataset)
+    for eval_type in ("bbox", "segm"):
+        merged = evaluate_coco_results(gt, results, eval_type, verbose=False)
+        np.testing.assert_array_equal(merged, full[eval_type])
+    with pytest.raises(ValueError, match=r"shard must be \(I, N\) with 0 <= I < N"):
+        evaluate_dataset(FakeModel(dataset), dataset, verbose=False, shard=(2, 2))
+    with pytest.raises(ValueError, match="shard 3/4 of 3 images is empty"):
+        evaluate_dataset(FakeModel(dataset), dataset, verbose=False, shard=(3, 4))
+
+
 def test_bad_input_raises(dataset):
     unprepared = NucleusDataset()
     unprepared.load_nucleus(IMAGE_IDS[:1])
