@@ -17,11 +17,12 @@ from mrcnn import batch_inference as bi
 from mrcnn import cli
 from mrcnn.config import Config
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
+from tests.coco_layout import write_release_like_file
+from tests.paths import DATA_DIR, REPO_ROOT
+
+ROOT = REPO_ROOT
+DATA = DATA_DIR
 PHOTOS = sorted((DATA / "matterport_demo_images" / "images").glob("*.jpg"))
-sys.path.insert(0, str(ROOT / "tests"))
-from coco_layout import write_release_like_file  # noqa: E402
 
 
 def photo_tree(root):
@@ -212,8 +213,8 @@ def small_config(name, min_confidence, batch_size, make_config=cli.make_config):
 # its first results line (a long run, so that the kill surely comes part way).
 SMALL_DETECT = r"""
 import sys, time
-sys.path.insert(0, "tests")
-import test_batch_inference
+sys.path.insert(0, ".")
+from tests.cli import test_batch_inference
 from mrcnn import batch_inference, cli
 cli.make_config = test_batch_inference.small_config
 argv = sys.argv[1:]
