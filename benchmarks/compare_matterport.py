@@ -4,9 +4,10 @@ Matterport's graph is the TF2 port in ../shared/reference/matterport_port (tf_ke
 mode). This script builds, once, a virtual environment for it in a cache folder as the port's
 README says (``python -m venv --system-site-packages`` + ``pip install tf_keras~=<TF major.minor>.0``;
 everything else comes from this Python's site-packages, so both sides run the same TensorFlow),
-writes one weight file in the layout of ``mask_rcnn_coco.h5`` (the real file's 406 layer names,
-generated values: tests/coco_layout.py, seed 0), and runs the two alternately, every measurement in a fresh process, ``--rounds`` rounds
-(the side that goes first alternates from round to round):
+writes one weight file in the layout of ``mask_rcnn_coco.h5`` (the real file's 406 layer
+names, generated values: tests/coco_layout.py, seed 0), and runs the two alternately, every
+measurement in a fresh process, ``--rounds`` rounds (the side that goes first alternates from
+round to round):
 
 * inference, COCO config (ResNet101, 1024x1024), one real photo of
   ../shared/data/matterport_demo_images: ``import mrcnn.model``, build, ``load_weights``, first
@@ -175,7 +176,9 @@ def child_make_weights(args):
     all 100 slots even at 0.7)."""
     sys.path.insert(0, os.path.join(ROOT, "tests"))
     import coco_layout
-    coco_layout.write_release_like_file(args.weights, seed=0)
+    partial = args.weights + ".partial"
+    coco_layout.write_release_like_file(partial, seed=0)
+    os.replace(partial, args.weights)  # a stopped run leaves no half-written file to reuse
 
 
 def _peak_rss_gb():
@@ -424,15 +427,22 @@ def main():
                     out = run_child(args, side, kind, extra, port_python)
                     slot[side].append(out)
                     print(f"round {r + 1}: {label}{suffix}: {side} done in "
-                          f"{time.perf_counter() - t:.0f} s", flush=True)
+                          f"{time.perf_counter() - t:.0f} s: " + ", ".join(
+                              f"{k} {v:.3g}" for k, v in out.items()), flush=True)
+                    if args.json:  # after every measurement: a stopped run keeps what it had
+                        write_json(args.json, model, have, results)
     print(f"load average at the end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     print_table(results, args.rounds)
     print(f"\nCPU: {model} ({os.cpu_count()} logical CPUs, shared); flags: "
           f"{', '.join(have) or 'none'}" + (f"; no {', '.join(missing)}" if missing else ""))
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"cpu": model, "flags": have,
-                       "results": {f"{k[0]}|{k[1]}": v for k, v in results.items()}}, f, indent=1)
+        write_json(args.json, model, have, results)
+
+
+def write_json(path, cpu, flags, results):
+    with open(path, "w") as f:
+        json.dump({"cpu": cpu, "flags": flags, "load_average": os.getloadavg(),
+                   "results": {f"{k[0]}|{k[1]}": v for k, v in results.items()}}, f, indent=1)
 
 
 if __name__ == "__main__":
