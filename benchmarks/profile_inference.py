@@ -1,8 +1,9 @@
 """Where the time of one ``detect()`` goes: a table per stage of the inference graph.
 
 COCO config (ResNet101, 1024x1024) on one real photo of ../shared/data/matterport_demo_images,
-weights mrcnn's random initialisation (seed 0, the weight file of
-``benchmarks/compare_matterport.py``) or ``--weights``. Each stage is a sub-model of the
+weights mrcnn's random initialisation (seed 0: it fills all 100 detection slots) or
+``--weights`` (e.g. ``~/.cache/mrcnn-bench/coco_release_layout_seed0.h5``, the file of
+``benchmarks/compare_matterport.py``). Each stage is a sub-model of the
 inference model cut at Matterport's layer names (``keras.Model`` from the stage's input tensors to
 its output tensors), run on the tensors the previous stages gave for this photo, as a
 ``tf.function`` under ``detect()``'s Grappler options: median of ``--runs`` calls after a warm-up.
