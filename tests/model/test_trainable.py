@@ -91,3 +91,16 @@ def test_find_trainable_layer_returns_the_layer(model):
         assert model.find_trainable_layer(layer) is layer
     assert model.get_trainable_layers() == [
         layer for layer in model.keras_model.layers if layer.weights]
+
+
+def test_compile_builds_the_optimizer_slots_of_the_trainable_weights(model):
+    # Built at compile time, outside fit()'s traced step: a step that creates variables is
+    # traced twice by tf.function (issue 15: the first training step).
+    model.set_trainable(modellib.training.LAYER_REGEX["heads"], verbose=0)
+    model.compile(learning_rate=0.01, momentum=0.9)
+    optimizer = model.keras_model.optimizer
+    assert optimizer.built
+    trainable = model.keras_model.trainable_variables
+    assert len(optimizer.momentums) == len(trainable) > 0
+    for slot, variable in zip(optimizer.momentums, trainable):
+        assert tuple(slot.shape) == tuple(variable.shape)
