@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "compare_matterport.py"
+from tests.paths import REPO_ROOT
+
+SCRIPT = REPO_ROOT / "benchmarks" / "compare_matterport.py"
 
 
 @pytest.mark.parametrize("option, message", [
