@@ -127,7 +127,7 @@ NUMERIC_RULES = {
 }
 
 # Attributes that must be True or False (NumPy bools too); TRAIN_BN may also be None.
-BOOL_ATTRIBUTES = ("USE_MINI_MASK", "USE_RPN_ROIS")
+BOOL_ATTRIBUTES = ("USE_MINI_MASK", "USE_RPN_ROIS", "TRAIN_ON_BACKGROUND_IMAGES")
 
 
 class Config:
@@ -204,6 +204,12 @@ class Config:
     }
 
     USE_RPN_ROIS = True
+    # Images with no instance (no positive class id after resizing and augmentation) as negative
+    # examples: True trains on them (RPN anchors all negative or neutral, no positive RoI, only
+    # the background class target), which teaches the model that empty scenes hold nothing.
+    # False (Matterport's behaviour) skips them; the skips are counted in the loader's
+    # ``SkippedImages.background``. Not in Matterport (it always skipped them).
+    TRAIN_ON_BACKGROUND_IMAGES = False
     # False: frozen BN (moving statistics used and not updated; gamma/beta still train when their
     # layers are trainable). None: normal Keras behaviour. True: batch statistics in training.
     TRAIN_BN = False
