@@ -47,11 +47,10 @@ from mrcnn.ops.box_ops import (apply_box_deltas as apply_box_deltas_graph,  # no
                                clip_boxes as clip_boxes_graph, denorm_boxes as denorm_boxes_graph,
                                norm_boxes as norm_boxes_graph, overlaps as overlaps_graph)
 from mrcnn.transform import mold_inputs, molded_batches, unmold_detections
+from mrcnn.weights.imagenet import RESNET50_IMAGENET_URL as IMAGENET_WEIGHTS_URL  # noqa: F401
 
 logger = logging.getLogger("mrcnn")
 
-IMAGENET_WEIGHTS_URL = ("https://github.com/fchollet/deep-learning-models/releases/download/v0.2/"
-                        "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5")
 
 # Checkpoint path pattern: <model_dir>/<name><YYYYmmddTHHMM>/mask_rcnn_<name>_<epoch:04d>.h5
 _CHECKPOINT_RE = re.compile(
@@ -235,18 +234,20 @@ class MaskRCNN:
         return report
 
     def get_imagenet_weights(self):
-        """Downloads (once) the Keras ResNet50 ImageNet weights that Matterport used and returns
-        their path. They fill the ResNet50 layers by name; with ``BACKBONE="resnet101"`` stage-4
-        blocks g..w keep their initial values (there is no ResNet101 file).
+        """Downloads (once) the ImageNet weights of ``config.BACKBONE`` and returns their path
+        (Matterport ``MaskRCNN.get_imagenet_weights``; load them with ``by_name=True``).
+
+        ResNet50: the Keras ResNet50 file Matterport used. ResNet101: Keras Applications'
+        ResNet101 file, converted once to the backbone's layer names, so every backbone layer is
+        filled (Matterport returned the ResNet50 file here and stage-4 blocks g..w stayed
+        random). See ``mrcnn.weights.imagenet``.
 
         Raises:
+            ValueError: a callable ``BACKBONE`` (there is no ImageNet file for it).
             mrcnn.download.DownloadError: the download failed (no partial file is left).
         """
-        from mrcnn import download
-        path = os.path.join(download.default_cache_dir(), os.path.basename(IMAGENET_WEIGHTS_URL))
-        if not os.path.exists(path):
-            download.download_file(IMAGENET_WEIGHTS_URL, path, desc="ImageNet ResNet50 weights")
-        return path
+        from mrcnn.weights import imagenet
+        return imagenet.get_imagenet_weights(self.config.BACKBONE)
 
     def save_weights(self, filepath):
         """Writes the weights atomically in the layout of ``mask_rcnn_coco.h5``."""
