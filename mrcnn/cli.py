@@ -25,6 +25,9 @@ overwrites: an ``--output`` folder must be absent or empty (status 2 otherwise);
 export leaves nothing behind; a converter that cannot convert an op fails with status 1 and a
 line naming the op.
 
+``train`` and ``evaluate`` (training and COCO-style evaluation on a COCO-format or VIA dataset,
+the configuration saved as ``config.json`` next to the checkpoints) live in ``mrcnn.train_cli``.
+
 Run as ``mrcnn`` (the console script of setup.py) or ``python -m mrcnn``.
 
 Errors are one line on stderr naming the file, the problem and the fix, never a traceback:
@@ -51,7 +54,7 @@ import os
 import sys
 import tempfile
 
-from mrcnn import __version__
+from mrcnn import __version__, train_cli
 from mrcnn.coco_classes import COCO_CATEGORY_IDS, COCO_CLASS_NAMES
 
 #: Configurations ``--config`` can name: name -> (class names, category ids per class id).
@@ -131,6 +134,7 @@ def build_parser(prog="mrcnn"):
     export.add_argument("--min-confidence", type=_confidence, default=None, metavar="F",
                         help="DETECTION_MIN_CONFIDENCE in [0, 1] (default: the config's)")
     parser.export_parser = export
+    parser.command_parsers = train_cli.add_parsers(commands)  # train, evaluate
     return parser
 
 
@@ -158,6 +162,9 @@ def parse_args(argv=None, prog="mrcnn"):
     args = parser.parse_args(argv)
     if args.command == "export":
         _check_export_args(parser.export_parser, args)
+        return args
+    if args.command in parser.command_parsers:
+        train_cli.check_args(parser.command_parsers[args.command], args)
         return args
     parser = parser.detect_parser
     problems = []
@@ -517,6 +524,10 @@ def main(argv=None, prog="mrcnn"):
             return detect(args)
         if args.command == "export":
             return export(args)
+        if args.command == "train":
+            return train_cli.train(args)
+        if args.command == "evaluate":
+            return train_cli.evaluate(args)
     except CommandError as e:
         print(f"error: {_one_line(e)}", file=sys.stderr)
         return 1

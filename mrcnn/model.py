@@ -99,6 +99,31 @@ def _predict_graph_options():
         ctx.function_call_options = previous
 
 
+def find_last_checkpoint(model_dir, name):
+    """Path of the newest checkpoint of configuration ``name`` under ``model_dir`` (the body of
+    ``MaskRCNN.find_last``; the command line calls it before any model is built).
+
+    Raises:
+        FileNotFoundError: no ``<name>YYYYmmddTHHMM`` folder, or none holds a checkpoint.
+    """
+    key = name.lower()
+    try:
+        dir_names = sorted(d for d in next(os.walk(model_dir))[1] if d.startswith(key))
+    except StopIteration:
+        dir_names = []
+    if not dir_names:
+        raise FileNotFoundError(
+            errno.ENOENT, f"Could not find model directory under {model_dir}")
+    for dir_name in reversed(dir_names):
+        folder = os.path.join(model_dir, dir_name)
+        checkpoints = sorted(f for f in next(os.walk(folder))[2]
+                             if f.startswith("mask_rcnn") and f.endswith(".h5"))
+        if checkpoints:
+            return os.path.join(folder, checkpoints[-1])
+    raise FileNotFoundError(
+        errno.ENOENT, f"Could not find weight files in {os.path.join(model_dir, dir_names[-1])}")
+
+
 def log(text, array=None):
     """Prints a text message; with an array, also its shape, min, max and dtype."""
     if array is not None:
@@ -203,22 +228,7 @@ class MaskRCNN:
         Raises:
             FileNotFoundError: no such folder or checkpoint.
         """
-        key = self.config.NAME.lower()
-        try:
-            dir_names = sorted(d for d in next(os.walk(self.model_dir))[1] if d.startswith(key))
-        except StopIteration:
-            dir_names = []
-        if not dir_names:
-            raise FileNotFoundError(
-                errno.ENOENT, f"Could not find model directory under {self.model_dir}")
-        for dir_name in reversed(dir_names):
-            folder = os.path.join(self.model_dir, dir_name)
-            checkpoints = sorted(f for f in next(os.walk(folder))[2]
-                                 if f.startswith("mask_rcnn") and f.endswith(".h5"))
-            if checkpoints:
-                return os.path.join(folder, checkpoints[-1])
-        raise FileNotFoundError(
-            errno.ENOENT, f"Could not find weight files in {os.path.join(self.model_dir, dir_names[-1])}")
+        return find_last_checkpoint(self.model_dir, self.config.NAME)
 
     def load_weights(self, filepath, by_name=False, exclude=None):
         """Loads weights from a Keras 2 HDF5 file such as ``mask_rcnn_coco.h5``.
