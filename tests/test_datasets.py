@@ -130,3 +130,39 @@ def test_dataset_specs(tmp_path):
         parse_dataset_spec(f"coco:{tmp_path / 'x.json'}:{VAL_IMAGES}")
     with pytest.raises(ValueError, match="image folder not found"):
         parse_dataset_spec(f"coco:{VAL_JSON}:{tmp_path / 'x'}")
+
+
+def test_via_dataset_on_kudzu_against_the_raw_json():
+    import skimage.draw
+
+    from mrcnn.datasets import ViaDataset
+    folder = DATA / "kudzu_via"
+    total = 0
+    for subset in ("train", "val"):
+        raw = json.loads((folder / subset / "via_region_data.json").read_text())
+        ds = load_dataset(f"via:{folder / subset}")
+        # train's regions name their class (region attribute "insect"); val's have none.
+        assert ds.class_names == ["BG", "kudzu" if subset == "train" else "object"]
+        ds = ViaDataset(folder / subset / "via_region_data.json", class_name="kudzu")
+        assert ds.class_names == ["BG", "kudzu"]
+        assert ds.num_images == len(raw)
+        for image_id in ds.image_ids:
+            entry = next(v for v in raw.values()
+                         if v["filename"] == ds.image_info[image_id]["id"])
+            regions = entry["regions"]
+            regions = list(regions.values()) if isinstance(regions, dict) else regions
+            masks, class_ids = ds.load_mask(image_id)
+            image = ds.load_image(image_id)
+            assert masks.shape == image.shape[:2] + (len(regions),)
+            assert (class_ids == 1).all()
+            for i, region in enumerate(regions):
+                shape = region["shape_attributes"]
+                expected = np.zeros(image.shape[:2], dtype=bool)
+                rr, cc = skimage.draw.polygon(shape["all_points_y"], shape["all_points_x"],
+                                              shape=image.shape[:2])
+                expected[rr, cc] = True
+                np.testing.assert_array_equal(masks[..., i], expected)
+            total += len(regions)
+    assert total == 869
+    with pytest.raises(FileNotFoundError, match="are not in"):
+        ViaDataset(folder / "train" / "via_region_data.json", folder / "val")
