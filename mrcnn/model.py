@@ -473,35 +473,81 @@ class MaskRCNN:
                                  full_masks=full_masks, format=format)
 
     def run_graph(self, images, outputs, image_metas=None):
-        """Runs the graph up to the given Keras tensors (e.g.
-        ``model.keras_model.get_layer("ROI").output``) and returns their values.
+        """Runs the inference graph and returns named intermediate values (Matterport
+        ``MaskRCNN.run_graph``, whose TF1 tensor names no longer exist).
 
         Args:
-            images: list of images (molded here) or, with ``image_metas``, molded images.
-            outputs: list of (name, Keras tensor) pairs.
-            image_metas: optional metas of already molded images.
+            images: list of images (molded here) or, with ``image_metas``, molded images
+                float [B, h, w, C].
+            outputs: list of ``(name, what)`` pairs; ``what`` is a Keras tensor of the model
+                (e.g. ``model.keras_model.get_layer("ROI").output``), the name of a layer
+                (``"ROI"``, ``"mrcnn_class"``, ``"res4w_out"``, ...), or a stage name:
+                ``"pre_nms_anchors"``, ``"refined_anchors"``, ``"refined_anchors_clipped"``,
+                ``"post_nms_anchor_ix"``, ``"proposals"`` (``mrcnn.ops.proposal_ops.
+                proposal_stages``, from the RPN outputs with the ProposalLayer's settings),
+                ``"classifier"`` (``mrcnn_class`` [B, R, NC]), ``"detections"``
+                (``mrcnn_detection`` [B, DMAX, 6]), ``"masks"`` (the model's ``mrcnn_mask``
+                output [B, DMAX, 28, 28, NC]).
+            image_metas: optional metas [B, META] of already molded images.
 
         Returns:
-            OrderedDict name -> NumPy array, logged as in the original.
+            OrderedDict name -> NumPy array, each logged as in the original.
+
+        Raises:
+            ValueError: not an inference model, or an unknown layer or stage name.
         """
+        from mrcnn.ops import proposal_ops
+        if self.mode != "inference":
+            raise ValueError("run_graph() is supported on inference models")
         model = self.keras_model
         if image_metas is None:
             molded_images, image_metas, _ = self.mold_inputs(self._check_images(images))
         else:
             molded_images = np.asarray(images, dtype=np.float32)
-        sub_model = keras.Model(model.inputs, [t for _, t in outputs])
-        inputs = [molded_images, np.asarray(image_metas, dtype=np.float32)]
-        if self.mode == "inference":
-            anchors = self.get_anchors(molded_images.shape[1:3])
-            inputs.append(np.broadcast_to(anchors, (len(molded_images),) + anchors.shape))
-        else:
-            raise ValueError("run_graph() is supported on inference models")
-        values = sub_model(inputs, training=False)
+        # The model's own outputs (build_inference_model's order): the "mrcnn_mask" layer
+        # itself runs on flat RoI batches.
+        aliases = {"classifier": 1, "detections": 0, "masks": 3}
+        layer_names = {layer.name for layer in model.layers}
+        tensors, stages = [], False
+        for name, what in outputs:
+            if isinstance(what, str):
+                if what in proposal_ops.PROPOSAL_STAGES:
+                    stages = True
+                    continue
+                if what in aliases:
+                    tensors.append(model.outputs[aliases[what]])
+                    continue
+                layer = what
+                if layer not in layer_names:
+                    raise ValueError(
+                        f"run_graph: {what!r} is neither a layer of the model nor a stage "
+                        f"({', '.join(proposal_ops.PROPOSAL_STAGES + tuple(aliases))})")
+                tensors.append(model.get_layer(layer).output)
+            else:
+                tensors.append(what)
+        if stages:
+            tensors += [model.get_layer("rpn_class").output, model.get_layer("rpn_bbox").output]
+        anchors = self.get_anchors(molded_images.shape[1:3])
+        anchors = np.broadcast_to(anchors, (len(molded_images),) + anchors.shape)
+        inputs = [molded_images, np.asarray(image_metas, dtype=np.float32), anchors]
+        values = keras.Model(model.inputs, tensors)(inputs, training=False) if tensors else []
         if not isinstance(values, (list, tuple)):
             values = [values]
+        values = list(values)
+        stage_values = {}
+        if stages:
+            rpn_bbox, rpn_class = values.pop(), values.pop()
+            roi = model.get_layer("ROI")
+            stage_values = proposal_ops.proposal_stages(
+                rpn_class, rpn_bbox, anchors, roi.proposal_count, roi.nms_threshold,
+                roi.pre_nms_limit, roi.rpn_bbox_std_dev)
         result = OrderedDict()
-        for (name, _), value in zip(outputs, values):
-            result[name] = np.asarray(value)
+        values = iter(values)
+        for name, what in outputs:
+            if isinstance(what, str) and what in proposal_ops.PROPOSAL_STAGES:
+                result[name] = np.asarray(stage_values[what])
+            else:
+                result[name] = np.asarray(next(values))
         for name, value in result.items():
             log(name, value)
         return result
