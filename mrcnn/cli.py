@@ -176,7 +176,7 @@ def parse_args(argv=None, prog="mrcnn"):
             problems.append(f"image {path} {problem}")
     if problems:
         parser.error("; ".join(problems) + " (give image files such as photos/*.jpg)")
-    if args.weights.lower() != "coco":
+    if args.weights.lower() not in ("coco", "last"):  # last: train_cli.detect_setup
         if not os.path.exists(args.weights):
             parser.error(f"weights file not found: {args.weights} (use --weights coco for the "
                          "released COCO weights)")
@@ -404,7 +404,10 @@ def detect(args):
     from tqdm.auto import tqdm
 
     _check_output_dir(args.output)
-    weights = _resolve_weights(args.weights)
+    # Weights of mrcnn train (--weights last, or a file with config.json next to it) bring their
+    # own configuration and classes.
+    trained = train_cli.detect_setup(args.weights, args.min_confidence, args.batch_size)
+    weights = trained[0] if trained else _resolve_weights(args.weights)
 
     import numpy as np
 
@@ -414,8 +417,11 @@ def detect(args):
     from mrcnn.image import read_image
     from PIL import UnidentifiedImageError
 
-    class_names, category_ids = CONFIGS[args.config]
-    config = make_config(args.config, args.min_confidence, args.batch_size)
+    if trained:
+        _, config, class_names, category_ids = trained
+    else:
+        class_names, category_ids = CONFIGS[args.config]
+        config = make_config(args.config, args.min_confidence, args.batch_size)
     model = modellib.MaskRCNN(mode="inference", config=config, model_dir=args.output)
     try:
         model.load_weights(weights, by_name=True)

@@ -382,3 +382,44 @@ def evaluate(args):
             raise _command_error(f"cannot write {args.output}: {e.strerror or e}") from None
         print(f"Wrote {args.output}")
     return 0
+
+
+def newest_trained_checkpoint(logs="logs"):
+    """The newest checkpoint under ``logs`` whose run folder holds a ``config.json`` (for
+    ``mrcnn detect --weights last``, which has no ``--name``): run folders end in their start
+    time ``YYYYmmddTHHMM``, so the newest is the one with the latest suffix.
+
+    Raises:
+        CommandError: no such run folder or checkpoint.
+    """
+    import glob
+    runs = [os.path.dirname(p) for p in glob.glob(os.path.join(logs, "*", CONFIG_FILENAME))]
+    runs = [r for r in runs if glob.glob(os.path.join(r, "mask_rcnn*.h5"))]
+    if not runs:
+        raise _command_error(f"--weights last: no run folder with a {CONFIG_FILENAME} and a "
+                             f"checkpoint under {os.path.abspath(logs)} (run mrcnn train first, "
+                             "from this folder)")
+    newest = max(runs, key=lambda r: (os.path.basename(r)[-13:], r))
+    return sorted(glob.glob(os.path.join(newest, "mask_rcnn*.h5")))[-1]
+
+
+def detect_setup(weights_spec, min_confidence, batch_size):
+    """What ``mrcnn detect`` needs for weights trained by ``mrcnn train``: ``(weights path,
+    inference config, class names, category ids)`` from the ``config.json`` next to them, or
+    None when ``weights_spec`` is "coco" or a file without one (the ``--config`` model then).
+    ``"last"`` is the newest such checkpoint under ./logs."""
+    if weights_spec.lower() == "coco":
+        return None
+    if weights_spec.lower() == "last":
+        path = newest_trained_checkpoint()
+    else:
+        path = weights_spec
+        if not os.path.isfile(os.path.join(os.path.dirname(os.path.abspath(path)),
+                                           CONFIG_FILENAME)):
+            return None
+    config = saved_config(path, GPU_COUNT=1, IMAGES_PER_GPU=batch_size,
+                          DETECTION_MIN_CONFIDENCE=min_confidence)
+    names = list(getattr(config, "CLASS_NAMES", None) or
+                 ["BG"] + [f"class {i}" for i in range(1, config.NUM_CLASSES)])
+    category_ids = list(getattr(config, "CATEGORY_IDS", None) or range(config.NUM_CLASSES))
+    return path, config, names, category_ids

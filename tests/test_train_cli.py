@@ -135,3 +135,17 @@ def test_run_failures_exit_1_with_one_line(tmp_path):
         lines = [line for line in out.stderr.splitlines() if line.startswith("error:")]
         assert len(lines) == 1 and message in lines[0], (args, out.stderr[-2000:])
         assert "Traceback" not in out.stderr
+
+
+def test_detect_last_uses_the_saved_config(trained):
+    tmp, _, names, result = trained
+    assert result.returncode == 0, result.stderr[-3000:]
+    photo = sorted((COCO_DIR / "train2017").glob("*.jpg"))[0]
+    out = run("detect", photo, "--weights", "last", "--output", tmp / "out",
+              "--min-confidence", "0", cwd=tmp)  # ./logs is where train wrote
+    assert out.returncode == 0, out.stderr[-3000:]
+    results = json.loads((tmp / "out" / f"{photo.stem}.json").read_text())
+    assert (tmp / "out" / f"{photo.stem}.png").is_file()
+    for r in results:  # the export's classes and category ids, not COCO's
+        assert r["category_name"] in names
+        assert 101 <= r["category_id"] <= 100 + len(names)
