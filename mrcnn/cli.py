@@ -47,6 +47,9 @@ overwrites: an ``--output`` folder must be absent or empty (status 2 otherwise);
 export leaves nothing behind; a converter that cannot convert an op fails with status 1 and a
 line naming the op.
 
+``train`` and ``evaluate`` (training and COCO-style evaluation on a COCO-format or VIA dataset,
+the configuration saved as ``config.json`` next to the checkpoints) live in ``mrcnn.train_cli``.
+
 Run as ``mrcnn`` (the console script of setup.py) or ``python -m mrcnn``.
 
 Errors are one line on stderr naming the file, the problem and the fix, never a traceback:
@@ -78,7 +81,7 @@ import os
 import sys
 import tempfile
 
-from mrcnn import __version__
+from mrcnn import __version__, train_cli
 from mrcnn.batch_inference import IMAGE_EXTENSIONS, file_problem as _file_problem
 from mrcnn.coco_classes import COCO_CATEGORY_IDS, COCO_CLASS_NAMES
 
@@ -187,6 +190,7 @@ def build_parser(prog="mrcnn"):
     export.add_argument("--min-confidence", type=_confidence, default=None, metavar="F",
                         help="DETECTION_MIN_CONFIDENCE in [0, 1] (default: the config's)")
     parser.export_parser = export
+    parser.command_parsers = train_cli.add_parsers(commands)  # train, evaluate
     return parser
 
 
@@ -201,6 +205,9 @@ def parse_args(argv=None, prog="mrcnn"):
     if args.command == "export":
         _check_export_args(parser.export_parser, args)
         return args
+    if args.command in parser.command_parsers:
+        train_cli.check_args(parser.command_parsers[args.command], args)
+        return args
     parser = parser.detect_parser
     from mrcnn import batch_inference
     if args.resume and not args.jsonl:
@@ -213,7 +220,7 @@ def parse_args(argv=None, prog="mrcnn"):
         parser.error(str(e))
     args.image_paths = paths if args.shard is None else \
         batch_inference.select_shard(paths, *args.shard)
-    if args.weights.lower() != "coco":
+    if args.weights.lower() not in ("coco", "last"):  # last: train_cli.detect_setup
         if not os.path.exists(args.weights):
             parser.error(f"weights file not found: {args.weights} (use --weights coco for the "
                          "released COCO weights)")
@@ -446,7 +453,10 @@ def _detect(args, results):
     if results is not None and all(p in results.done for p in paths):
         print(f"Wrote results for 0 of {len(paths)} images to {results.path}")
         return 0  # nothing to do: no model is built
-    weights = _resolve_weights(args.weights)
+    # Weights of mrcnn train (--weights last, or a file with config.json next to it) bring their
+    # own configuration and classes.
+    trained = train_cli.detect_setup(args.weights, args.min_confidence, args.batch_size)
+    weights = trained[0] if trained else _resolve_weights(args.weights)
 
     import numpy as np
 
@@ -454,8 +464,11 @@ def _detect(args, results):
     from mrcnn import batch_inference, rendering
     from mrcnn.evaluation import detections_to_coco_results
 
-    class_names, category_ids = CONFIGS[args.config]
-    config = make_config(args.config, args.min_confidence, args.batch_size)
+    if trained:
+        _, config, class_names, category_ids = trained
+    else:
+        class_names, category_ids = CONFIGS[args.config]
+        config = make_config(args.config, args.min_confidence, args.batch_size)
     model = modellib.MaskRCNN(mode="inference", config=config, model_dir=args.output)
     try:
         model.load_weights(weights, by_name=True)
@@ -546,6 +559,10 @@ def main(argv=None, prog="mrcnn"):
             return detect(args)
         if args.command == "export":
             return export(args)
+        if args.command == "train":
+            return train_cli.train(args)
+        if args.command == "evaluate":
+            return train_cli.evaluate(args)
     except CommandError as e:
         print(f"error: {_one_line(e)}", file=sys.stderr)
         return 1

@@ -18,9 +18,12 @@ the mode (``MaskRCNN`` calls it; it also checks every value again).
 """
 
 
+import json
 import math
 import numbers
+import os
 import re
+import tempfile
 
 import numpy as np
 
@@ -126,8 +129,11 @@ NUMERIC_RULES = {
     "GRADIENT_CLIP_NORM": ("number", "> 0", True),  # None: no clipping
 }
 
+# Attributes computed by Config.__init__ from the others (not read back by from_dict).
+DERIVED_ATTRIBUTES = ("BATCH_SIZE", "IMAGE_SHAPE", "IMAGE_META_SIZE")
+
 # Attributes that must be True or False (NumPy bools too); TRAIN_BN may also be None.
-BOOL_ATTRIBUTES = ("USE_MINI_MASK", "USE_RPN_ROIS")
+BOOL_ATTRIBUTES = ("USE_MINI_MASK", "USE_RPN_ROIS", "TRAIN_ON_BACKGROUND_IMAGES")
 
 
 class Config:
@@ -204,6 +210,12 @@ class Config:
     }
 
     USE_RPN_ROIS = True
+    # Images with no instance (no positive class id after resizing and augmentation) as negative
+    # examples: True trains on them (RPN anchors all negative or neutral, no positive RoI, only
+    # the background class target), which teaches the model that empty scenes hold nothing.
+    # False (Matterport's behaviour) skips them; the skips are counted in the loader's
+    # ``SkippedImages.background``. Not in Matterport (it always skipped them).
+    TRAIN_ON_BACKGROUND_IMAGES = False
     # False: frozen BN (moving statistics used and not updated; gamma/beta still train when their
     # layers are trainable). None: normal Keras behaviour. True: batch statistics in training.
     TRAIN_BN = False
@@ -352,6 +364,96 @@ class Config:
         return {a: getattr(self, a) for a in sorted(dir(self))
                 if not a.startswith("__") and not a.startswith("_")
                 and not callable(getattr(self, a))}
+
+    def to_json_dict(self):
+        """``to_dict()`` with JSON values: arrays and tuples as lists, NumPy scalars as Python
+        numbers. ``from_dict`` of the result rebuilds an equal configuration.
+
+        Raises:
+            ValueError: ``BACKBONE`` or ``COMPUTE_BACKBONE_SHAPE`` is a callable (a function
+                cannot be written as JSON; save the configuration class in code instead).
+        """
+        for attr in ("BACKBONE", "COMPUTE_BACKBONE_SHAPE"):
+            if callable(getattr(self, attr)):
+                raise ValueError(f"{type(self).__name__}.{attr} is a callable, which JSON cannot "
+                                 "hold; keep this configuration as a Config subclass in code")
+
+        def plain(value):
+            if isinstance(value, np.ndarray):
+                return value.tolist()
+            if isinstance(value, np.generic):
+                return value.item()
+            if isinstance(value, (list, tuple)):
+                return [plain(v) for v in value]
+            if isinstance(value, dict):
+                return {str(k): plain(v) for k, v in value.items()}
+            return value
+
+        return {k: plain(v) for k, v in self.to_dict().items()}
+
+    @classmethod
+    def from_dict(cls, values, name=None):
+        """A configuration with the given attribute values (the inverse of ``to_dict`` /
+        ``to_json_dict``): an instance of a new subclass of ``cls`` whose class attributes are
+        ``values`` (derived attributes, ``DERIVED_ATTRIBUTES``, are recomputed; lists are turned
+        back into arrays where ``Config`` has arrays: ``MEAN_PIXEL``, ``RPN_BBOX_STD_DEV``,
+        ``BBOX_STD_DEV``). Keys that are not ``Config`` attributes (e.g. ``CLASS_NAMES`` of a
+        configuration derived from a dataset) are kept as attributes.
+
+        Args:
+            values: dict attribute name -> value.
+            name: the new class's name (default ``cls.__name__``).
+
+        Raises:
+            ValueError: a value breaks its rule (as at construction), or a key is not a valid
+                attribute name (lower case or private).
+        """
+        attrs = {}
+        for key, value in dict(values).items():
+            if not isinstance(key, str) or not key.isupper() or key.startswith("_"):
+                raise ValueError(f"from_dict: {key!r} is not a configuration attribute (they are "
+                                 "upper case, e.g. NUM_CLASSES)")
+            if key in DERIVED_ATTRIBUTES:
+                continue
+            if isinstance(getattr(Config, key, None), np.ndarray):
+                value = np.array(value)
+            attrs[key] = value
+        return type(name or cls.__name__, (cls,), attrs)()
+
+    def write_json(self, path):
+        """Writes ``to_json_dict()`` to ``path`` (atomically: a temporary file renamed into
+        place). Raises ``ValueError`` as ``to_json_dict`` does, ``OSError`` on write errors."""
+        text = json.dumps(self.to_json_dict(), indent=1, sort_keys=True)
+        directory = os.path.dirname(os.path.abspath(path))
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".config.", suffix=".json.part")
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(text + "\n")
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            raise
+
+    @classmethod
+    def read_json(cls, path):
+        """The configuration written by ``write_json`` (``from_dict`` of the file).
+
+        Raises:
+            FileNotFoundError: no such file. ValueError: not a JSON object of attributes, or a
+                value breaks its rule (the message names the file).
+        """
+        with open(path, encoding="utf-8") as f:
+            try:
+                values = json.load(f)
+            except json.JSONDecodeError as e:
+                raise ValueError(f"{path} is not valid JSON: {e}") from None
+        if not isinstance(values, dict):
+            raise ValueError(f"{path} must hold a JSON object of configuration attributes")
+        try:
+            return cls.from_dict(values, name=f"{values.get('NAME') or 'Loaded'}Config")
+        except ValueError as e:
+            raise ValueError(f"{path}: {e}") from None
 
     def display(self):
         """Prints every configuration value, one per line, in alphabetical order."""

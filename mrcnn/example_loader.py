@@ -32,6 +32,9 @@ class SkippedImages:
 
     Attributes (read them under no lock; they are snapshots):
         count: total number of skips (an image skipped in several epochs counts each time).
+        background: how many of those skips were of images without any positive instance
+            (background-only images, or all instances lost to the crop/augmentation), skipped
+            because ``config.TRAIN_ON_BACKGROUND_IMAGES`` is False.
         successes: number of examples produced.
         reasons: dict image_id -> the latest reason (insertion order = first skip order).
         consecutive: skips since the last success.
@@ -43,6 +46,7 @@ class SkippedImages:
     def __init__(self):
         self._lock = threading.Lock()
         self.count = 0
+        self.background = 0
         self.successes = 0
         self._reasons = {}
         self._fails = {}
@@ -64,7 +68,7 @@ class SkippedImages:
 
     def __repr__(self):
         return (f"SkippedImages(count={self.count}, images={len(self._reasons)}, "
-                f"successes={self.successes})")
+                f"background={self.background}, successes={self.successes})")
 
     def record_success(self):
         """Counts one example produced; ends the current run of consecutive skips."""
@@ -72,7 +76,7 @@ class SkippedImages:
             self.successes += 1
             self._consecutive = 0
 
-    def record_skip(self, image_id, reason, certain, num_images, retries):
+    def record_skip(self, image_id, reason, certain, num_images, retries, background=False):
         """Records a skip of ``image_id`` and says whether the caller should give up.
 
         Args:
@@ -83,6 +87,7 @@ class SkippedImages:
             num_images: the number of images of the dataset.
             retries: how many times an uncertain failure must repeat to count as certain, and
                 how many epochs of skips in a row make the caller give up.
+            background: the image had no positive instance (counted in ``background``).
 
         Returns:
             ``(first, give_up)``: ``first`` is True the first time this image is skipped;
@@ -92,6 +97,7 @@ class SkippedImages:
         """
         with self._lock:
             self.count += 1
+            self.background += int(bool(background))
             self._consecutive += 1
             first = image_id not in self._reasons
             self._reasons[image_id] = reason
@@ -122,7 +128,8 @@ class TrainingExampleLoader:
     ``data_generator``), for ``build_dataset`` and ``data_generator``.
 
     ``loader(image_id)`` runs ``load_image_gt`` (with ``config.USE_MINI_MASK``), skips the image
-    when it has no positive instance, builds the RPN targets against the pixel anchors of
+    when it has no positive instance (unless ``config.TRAIN_ON_BACKGROUND_IMAGES``: then it is a
+    negative example, with all-zero GT and RPN targets that are only negative or neutral), builds the RPN targets against the pixel anchors of
     ``config.IMAGE_SHAPE`` (computed once), randomly subsamples more than ``MAX_GT_INSTANCES``
     instances, molds the image and zero-pads the GT.
 
@@ -134,7 +141,8 @@ class TrainingExampleLoader:
     Skipped images (``load_image``/``load_mask``/augmentation raised, ``load_mask`` returned a
     class id outside ``1 .. NUM_CLASSES - 1`` (negative for crowds) or ``load_image`` pixel
     values that ``to_pixel_range`` refuses, the result does not have ``IMAGE_SHAPE``, or no
-    instance with a class id > 0 is left) make the call return None; the
+    instance with a class id > 0 is left and ``TRAIN_ON_BACKGROUND_IMAGES`` is False) make the
+    call return None; the
     first skip of each image is logged as a warning naming the image and the reason (later ones at
     DEBUG level) and every skip is counted in ``loader.skipped`` (``SkippedImages``). When every
     image of the dataset has failed and none has succeeded, the call raises ``RuntimeError`` with
@@ -247,7 +255,9 @@ class TrainingExampleLoader:
             return self._skip(image_id, f"{type(e).__name__}: {e}", certain=True)
         if result is None:
             return self._skip(image_id, "no instance with a positive class id (after resizing "
-                              "and augmentation)", certain=not self._random)
+                              "and augmentation); set config.TRAIN_ON_BACKGROUND_IMAGES = True to "
+                              "train on such images as negatives", certain=not self._random,
+                              background=True)
         self.skipped.record_success()
         return result
 
@@ -267,7 +277,7 @@ class TrainingExampleLoader:
         if len(image_meta) != int(self.config.IMAGE_META_SIZE):
             raise ValueError(f"image_meta has {len(image_meta)} values, expected "
                              f"config.IMAGE_META_SIZE = {self.config.IMAGE_META_SIZE}")
-        if not np.any(class_ids > 0):
+        if not np.any(class_ids > 0) and not self.config.TRAIN_ON_BACKGROUND_IMAGES:
             return None
 
         rpn_match, rpn_bbox = build_rpn_targets(image.shape, self.anchors, class_ids, boxes,
@@ -295,9 +305,10 @@ class TrainingExampleLoader:
         }
         return example, gt
 
-    def _skip(self, image_id, reason, certain):
+    def _skip(self, image_id, reason, certain, background=False):
         first, give_up = self.skipped.record_skip(image_id, reason, certain, self.num_images,
-                                                  self.RANDOM_FAILURE_RETRIES)
+                                                  self.RANDOM_FAILURE_RETRIES,
+                                                  background=background)
         name = image_name(self.dataset, image_id)
         (logger.warning if first else logger.debug)("Skipping %s: %s", name, reason)
         if give_up == "all":

@@ -47,11 +47,10 @@ from mrcnn.ops.box_ops import (apply_box_deltas as apply_box_deltas_graph,  # no
                                clip_boxes as clip_boxes_graph, denorm_boxes as denorm_boxes_graph,
                                norm_boxes as norm_boxes_graph, overlaps as overlaps_graph)
 from mrcnn.transform import mold_inputs, molded_batches, unmold_detections
+from mrcnn.weights.imagenet import RESNET50_IMAGENET_URL as IMAGENET_WEIGHTS_URL  # noqa: F401
 
 logger = logging.getLogger("mrcnn")
 
-IMAGENET_WEIGHTS_URL = ("https://github.com/fchollet/deep-learning-models/releases/download/v0.2/"
-                        "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5")
 
 # Checkpoint path pattern: <model_dir>/<name><YYYYmmddTHHMM>/mask_rcnn_<name>_<epoch:04d>.h5
 _CHECKPOINT_RE = re.compile(
@@ -98,6 +97,31 @@ def _predict_graph_options():
         yield
     finally:
         ctx.function_call_options = previous
+
+
+def find_last_checkpoint(model_dir, name):
+    """Path of the newest checkpoint of configuration ``name`` under ``model_dir`` (the body of
+    ``MaskRCNN.find_last``; the command line calls it before any model is built).
+
+    Raises:
+        FileNotFoundError: no ``<name>YYYYmmddTHHMM`` folder, or none holds a checkpoint.
+    """
+    key = name.lower()
+    try:
+        dir_names = sorted(d for d in next(os.walk(model_dir))[1] if d.startswith(key))
+    except StopIteration:
+        dir_names = []
+    if not dir_names:
+        raise FileNotFoundError(
+            errno.ENOENT, f"Could not find model directory under {model_dir}")
+    for dir_name in reversed(dir_names):
+        folder = os.path.join(model_dir, dir_name)
+        checkpoints = sorted(f for f in next(os.walk(folder))[2]
+                             if f.startswith("mask_rcnn") and f.endswith(".h5"))
+        if checkpoints:
+            return os.path.join(folder, checkpoints[-1])
+    raise FileNotFoundError(
+        errno.ENOENT, f"Could not find weight files in {os.path.join(model_dir, dir_names[-1])}")
 
 
 def log(text, array=None):
@@ -204,22 +228,7 @@ class MaskRCNN:
         Raises:
             FileNotFoundError: no such folder or checkpoint.
         """
-        key = self.config.NAME.lower()
-        try:
-            dir_names = sorted(d for d in next(os.walk(self.model_dir))[1] if d.startswith(key))
-        except StopIteration:
-            dir_names = []
-        if not dir_names:
-            raise FileNotFoundError(
-                errno.ENOENT, f"Could not find model directory under {self.model_dir}")
-        for dir_name in reversed(dir_names):
-            folder = os.path.join(self.model_dir, dir_name)
-            checkpoints = sorted(f for f in next(os.walk(folder))[2]
-                                 if f.startswith("mask_rcnn") and f.endswith(".h5"))
-            if checkpoints:
-                return os.path.join(folder, checkpoints[-1])
-        raise FileNotFoundError(
-            errno.ENOENT, f"Could not find weight files in {os.path.join(self.model_dir, dir_names[-1])}")
+        return find_last_checkpoint(self.model_dir, self.config.NAME)
 
     def load_weights(self, filepath, by_name=False, exclude=None):
         """Loads weights from a Keras 2 HDF5 file such as ``mask_rcnn_coco.h5``.
@@ -235,18 +244,20 @@ class MaskRCNN:
         return report
 
     def get_imagenet_weights(self):
-        """Downloads (once) the Keras ResNet50 ImageNet weights that Matterport used and returns
-        their path. They fill the ResNet50 layers by name; with ``BACKBONE="resnet101"`` stage-4
-        blocks g..w keep their initial values (there is no ResNet101 file).
+        """Downloads (once) the ImageNet weights of ``config.BACKBONE`` and returns their path
+        (Matterport ``MaskRCNN.get_imagenet_weights``; load them with ``by_name=True``).
+
+        ResNet50: the Keras ResNet50 file Matterport used. ResNet101: Keras Applications'
+        ResNet101 file, converted once to the backbone's layer names, so every backbone layer is
+        filled (Matterport returned the ResNet50 file here and stage-4 blocks g..w stayed
+        random). See ``mrcnn.weights.imagenet``.
 
         Raises:
+            ValueError: a callable ``BACKBONE`` (there is no ImageNet file for it).
             mrcnn.download.DownloadError: the download failed (no partial file is left).
         """
-        from mrcnn import download
-        path = os.path.join(download.default_cache_dir(), os.path.basename(IMAGENET_WEIGHTS_URL))
-        if not os.path.exists(path):
-            download.download_file(IMAGENET_WEIGHTS_URL, path, desc="ImageNet ResNet50 weights")
-        return path
+        from mrcnn.weights import imagenet
+        return imagenet.get_imagenet_weights(self.config.BACKBONE)
 
     def save_weights(self, filepath):
         """Writes the weights atomically in the layout of ``mask_rcnn_coco.h5``."""
@@ -466,35 +477,81 @@ class MaskRCNN:
                                  full_masks=full_masks, format=format)
 
     def run_graph(self, images, outputs, image_metas=None):
-        """Runs the graph up to the given Keras tensors (e.g.
-        ``model.keras_model.get_layer("ROI").output``) and returns their values.
+        """Runs the inference graph and returns named intermediate values (Matterport
+        ``MaskRCNN.run_graph``, whose TF1 tensor names no longer exist).
 
         Args:
-            images: list of images (molded here) or, with ``image_metas``, molded images.
-            outputs: list of (name, Keras tensor) pairs.
-            image_metas: optional metas of already molded images.
+            images: list of images (molded here) or, with ``image_metas``, molded images
+                float [B, h, w, C].
+            outputs: list of ``(name, what)`` pairs; ``what`` is a Keras tensor of the model
+                (e.g. ``model.keras_model.get_layer("ROI").output``), the name of a layer
+                (``"ROI"``, ``"mrcnn_class"``, ``"res4w_out"``, ...), or a stage name:
+                ``"pre_nms_anchors"``, ``"refined_anchors"``, ``"refined_anchors_clipped"``,
+                ``"post_nms_anchor_ix"``, ``"proposals"`` (``mrcnn.ops.proposal_ops.
+                proposal_stages``, from the RPN outputs with the ProposalLayer's settings),
+                ``"classifier"`` (``mrcnn_class`` [B, R, NC]), ``"detections"``
+                (``mrcnn_detection`` [B, DMAX, 6]), ``"masks"`` (the model's ``mrcnn_mask``
+                output [B, DMAX, 28, 28, NC]).
+            image_metas: optional metas [B, META] of already molded images.
 
         Returns:
-            OrderedDict name -> NumPy array, logged as in the original.
+            OrderedDict name -> NumPy array, each logged as in the original.
+
+        Raises:
+            ValueError: not an inference model, or an unknown layer or stage name.
         """
+        from mrcnn.ops import proposal_ops
+        if self.mode != "inference":
+            raise ValueError("run_graph() is supported on inference models")
         model = self.keras_model
         if image_metas is None:
             molded_images, image_metas, _ = self.mold_inputs(self._check_images(images))
         else:
             molded_images = np.asarray(images, dtype=np.float32)
-        sub_model = keras.Model(model.inputs, [t for _, t in outputs])
-        inputs = [molded_images, np.asarray(image_metas, dtype=np.float32)]
-        if self.mode == "inference":
-            anchors = self.get_anchors(molded_images.shape[1:3])
-            inputs.append(np.broadcast_to(anchors, (len(molded_images),) + anchors.shape))
-        else:
-            raise ValueError("run_graph() is supported on inference models")
-        values = sub_model(inputs, training=False)
+        # The model's own outputs (build_inference_model's order): the "mrcnn_mask" layer
+        # itself runs on flat RoI batches.
+        aliases = {"classifier": 1, "detections": 0, "masks": 3}
+        layer_names = {layer.name for layer in model.layers}
+        tensors, stages = [], False
+        for name, what in outputs:
+            if isinstance(what, str):
+                if what in proposal_ops.PROPOSAL_STAGES:
+                    stages = True
+                    continue
+                if what in aliases:
+                    tensors.append(model.outputs[aliases[what]])
+                    continue
+                layer = what
+                if layer not in layer_names:
+                    raise ValueError(
+                        f"run_graph: {what!r} is neither a layer of the model nor a stage "
+                        f"({', '.join(proposal_ops.PROPOSAL_STAGES + tuple(aliases))})")
+                tensors.append(model.get_layer(layer).output)
+            else:
+                tensors.append(what)
+        if stages:
+            tensors += [model.get_layer("rpn_class").output, model.get_layer("rpn_bbox").output]
+        anchors = self.get_anchors(molded_images.shape[1:3])
+        anchors = np.broadcast_to(anchors, (len(molded_images),) + anchors.shape)
+        inputs = [molded_images, np.asarray(image_metas, dtype=np.float32), anchors]
+        values = keras.Model(model.inputs, tensors)(inputs, training=False) if tensors else []
         if not isinstance(values, (list, tuple)):
             values = [values]
+        values = list(values)
+        stage_values = {}
+        if stages:
+            rpn_bbox, rpn_class = values.pop(), values.pop()
+            roi = model.get_layer("ROI")
+            stage_values = proposal_ops.proposal_stages(
+                rpn_class, rpn_bbox, anchors, roi.proposal_count, roi.nms_threshold,
+                roi.pre_nms_limit, roi.rpn_bbox_std_dev)
         result = OrderedDict()
-        for (name, _), value in zip(outputs, values):
-            result[name] = np.asarray(value)
+        values = iter(values)
+        for name, what in outputs:
+            if isinstance(what, str) and what in proposal_ops.PROPOSAL_STAGES:
+                result[name] = np.asarray(stage_values[what])
+            else:
+                result[name] = np.asarray(next(values))
         for name, value in result.items():
             log(name, value)
         return result

@@ -61,3 +61,51 @@ def generate_proposals(rpn_probs, rpn_deltas, anchors, proposal_count, nms_thres
     # per-image [k] by one ulp and flip an IoU at the NMS threshold.
     return tf.map_fn(proposals_one_image, (pre_nms_anchors, deltas, scores),
                      fn_output_signature=tf.TensorSpec([proposal_count, 4], tf.float32))
+
+
+#: The intermediate stages ``proposal_stages`` returns (Matterport's TF1 tensor names
+#: ``ROI/pre_nms_anchors``, ``ROI/refined_anchors``, ``ROI/refined_anchors_clipped`` and the
+#: indices its ``ROI/rpn_non_max_suppression`` kept).
+PROPOSAL_STAGES = ("pre_nms_anchors", "refined_anchors", "refined_anchors_clipped",
+                   "post_nms_anchor_ix", "proposals")
+
+
+def proposal_stages(rpn_probs, rpn_deltas, anchors, proposal_count, nms_threshold,
+                    pre_nms_limit, rpn_bbox_std_dev):
+    """The steps of ``generate_proposals`` for inspection (notebooks, ``MaskRCNN.run_graph``):
+    the same ops in the same order, one image at a time, eagerly.
+
+    Args: as ``generate_proposals``.
+
+    Returns:
+        dict of per-image lists stacked where shapes agree: ``pre_nms_anchors`` float32
+        [B, k, 4] (the top-k anchors, normalized), ``refined_anchors`` [B, k, 4] (decoded),
+        ``refined_anchors_clipped`` [B, k, 4] (clipped to [0, 0, 1, 1]), ``post_nms_anchor_ix``
+        int32 [B, n] indices into the top-k kept by NMS (padded with -1 to the longest),
+        ``proposals`` [B, proposal_count, 4] (equal to ``generate_proposals``' output).
+    """
+    scores = tf.convert_to_tensor(rpn_probs)[:, :, 1]
+    rpn_deltas = tf.convert_to_tensor(rpn_deltas)
+    anchors = tf.convert_to_tensor(anchors, tf.float32)
+    if anchors.shape.rank == 2:
+        anchors = tf.broadcast_to(anchors[tf.newaxis], tf.shape(rpn_deltas))
+    coder = box_ops.BoxCoder(rpn_bbox_std_dev)
+    k = tf.minimum(pre_nms_limit, tf.shape(scores)[1])
+    scores, ix = tf.math.top_k(scores, k, sorted=True)
+    deltas = tf.gather(rpn_deltas, ix, batch_dims=1)
+    pre_nms_anchors = tf.gather(anchors, ix, batch_dims=1)
+    refined, clipped, keeps, proposals = [], [], [], []
+    for b in range(int(pre_nms_anchors.shape[0])):
+        boxes = coder.decode(pre_nms_anchors[b], deltas[b])
+        refined.append(boxes)
+        boxes = box_ops.clip_boxes(boxes, tf.constant([0.0, 0.0, 1.0, 1.0]))
+        clipped.append(boxes)
+        keep = tf.image.non_max_suppression(boxes, scores[b], proposal_count, nms_threshold)
+        keeps.append(keep)
+        kept = tf.gather(boxes, keep)
+        proposals.append(tf.pad(kept, [[0, proposal_count - tf.shape(keep)[0]], [0, 0]]))
+    longest = max(int(kp.shape[0]) for kp in keeps)
+    keeps = [tf.pad(kp, [[0, longest - int(kp.shape[0])]], constant_values=-1) for kp in keeps]
+    return {"pre_nms_anchors": pre_nms_anchors, "refined_anchors": tf.stack(refined),
+            "refined_anchors_clipped": tf.stack(clipped),
+            "post_nms_anchor_ix": tf.stack(keeps), "proposals": tf.stack(proposals)}

@@ -157,3 +157,41 @@ def test_validate_checks_values_changed_on_the_instance():
     config.DETECTION_MIN_CONFIDENCE = "0.5"
     with pytest.raises(ValueError, match="DETECTION_MIN_CONFIDENCE"):
         config.validate("inference")
+
+
+def test_config_json_round_trip(tmp_path):
+    """Config.to_json_dict / from_dict / write_json / read_json (mrcnn train's config.json)."""
+    from mrcnn.config import Config
+
+    class Custom(Config):
+        NAME = "custom"
+        NUM_CLASSES = 3
+        CLASS_NAMES = ["BG", "a", "b"]
+        IMAGE_MIN_DIM = IMAGE_MAX_DIM = 256
+        RPN_ANCHOR_SCALES = (16, 32, 64, 128, 256)
+
+    config = Custom()
+    path = tmp_path / "config.json"
+    config.write_json(path)
+    loaded = Config.read_json(path)
+    assert type(loaded).__name__ == "customConfig"
+    before, after = config.to_dict(), loaded.to_dict()
+    assert sorted(before) == sorted(after)
+    for key, value in before.items():
+        np.testing.assert_array_equal(np.asarray(after[key], dtype=object)
+                                      if isinstance(value, dict) else after[key],
+                                      np.asarray(value, dtype=object)
+                                      if isinstance(value, dict) else value, err_msg=key)
+    assert isinstance(loaded.MEAN_PIXEL, np.ndarray) and loaded.CLASS_NAMES == ["BG", "a", "b"]
+    path.write_text('{"NUM_CLASSES": "3"}')
+    with pytest.raises(ValueError, match="config.json.*NUM_CLASSES"):
+        Config.read_json(path)
+    with pytest.raises(ValueError, match="not a configuration attribute"):
+        Config.from_dict({"num_classes": 3})
+
+    class Callable(Custom):
+        BACKBONE = staticmethod(lambda *a, **k: None)
+        COMPUTE_BACKBONE_SHAPE = staticmethod(lambda shape: None)
+
+    with pytest.raises(ValueError, match="callable"):
+        Callable().to_json_dict()

@@ -109,3 +109,41 @@ def test_train_shapes_notebook(tmp_path, monkeypatch):
     assert "mAP: " in text
     checkpoints = sorted(p.name for p in (tmp_path / "logs").glob("shapes*/mask_rcnn_*.h5"))
     assert checkpoints == ["mask_rcnn_shapes_0001.h5", "mask_rcnn_shapes_0002.h5"]
+
+
+def _coco_inspect_env(tmp_path):
+    weights = tmp_path / "mask_rcnn_coco.h5"
+    write_release_like_file(weights)
+    return {"MRCNN_COCO_MODEL_PATH": weights, "MRCNN_COCO_DIR": DATA / "coco_tiny",
+            "MRCNN_IMAGE_SIZE": 256, "MRCNN_BATCH_IMAGES": 2, "MRCNN_MIN_CONFIDENCE": 0.0}
+
+
+def test_inspect_data_notebook(monkeypatch):
+    nb = run_notebook(ROOT / "samples" / "coco" / "inspect_data.ipynb", monkeypatch,
+                      MRCNN_COCO_DIR=DATA / "coco_tiny")
+    text = outputs_text(nb)
+    assert "Image Count: 80" in text and "Class Count: 81" in text
+    assert "Anchors in Level 4" in text and "Positive anchors: " in text
+    assert "Positive ROIs: " in text
+    assert count_images(nb) >= 10
+
+
+def test_inspect_weights_notebook(tmp_path, monkeypatch):
+    nb = run_notebook(ROOT / "samples" / "coco" / "inspect_weights.ipynb", monkeypatch,
+                      **_coco_inspect_env(tmp_path))
+    text = outputs_text(nb)
+    assert "Loaded weights of 233 layers" in text
+    assert "12 layers" in text
+    assert count_images(nb) >= 1
+
+
+def test_inspect_model_notebook(tmp_path, monkeypatch):
+    nb = run_notebook(ROOT / "samples" / "coco" / "inspect_model.ipynb", monkeypatch,
+                      **_coco_inspect_env(tmp_path))
+    text = outputs_text(nb)
+    for stage in ("pre_nms_anchors", "refined_anchors_clipped", "post_nms_anchor_ix",
+                  "proposals", "detections", "masks", "res3c_out"):
+        assert stage in text, stage
+    assert "mAP @ IoU=50: " in text and "Recall @ IoU 0.7" in text
+    assert "Kept after per-class NMS" in text
+    assert count_images(nb) >= 8
