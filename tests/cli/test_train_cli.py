@@ -14,8 +14,10 @@ import pytest
 
 from mrcnn.config import Config
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
+from tests.paths import DATA_DIR, REPO_ROOT
+
+ROOT = REPO_ROOT
+DATA = DATA_DIR
 COCO_DIR = DATA / "coco_tiny"
 TIMEOUT = 600
 # Keep the run small: a ResNet50 at 128 x 128 with few RoIs.

@@ -14,8 +14,10 @@ from PIL import Image
 from mrcnn.via import (ViaFormatError, load_via_annotations, region_class_name, region_to_mask,
                        regions_to_masks)
 
-ROOT = Path(__file__).resolve().parents[1]
-KUDZU = ROOT.parent / "shared" / "data" / "kudzu_via"
+from tests.paths import DATA_DIR, REPO_ROOT
+
+ROOT = REPO_ROOT
+KUDZU = DATA_DIR / "kudzu_via"
 
 
 def raw(subset):

@@ -18,8 +18,7 @@ from mrcnn.backbone import resnet_graph
 from mrcnn.config import Config
 from mrcnn.weights import imagenet
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from local_http import FileHandler, serve  # noqa: E402
+from tests.local_http import FileHandler, serve  # noqa: E402
 
 
 def _generated(shape, rng, kind):

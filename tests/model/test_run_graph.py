@@ -11,7 +11,9 @@ import mrcnn.model as modellib
 from mrcnn.config import Config
 from mrcnn.image import read_image
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+from tests.paths import DATA_DIR
+
+DATA = DATA_DIR
 
 
 class Small(Config):

@@ -16,8 +16,7 @@ from mrcnn.config import Config
 from mrcnn.example_loader import TrainingExampleLoader
 from mrcnn.input_pipeline import build_dataset
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from training_data import CocoConfig, CocoTinyDataset, coco  # noqa: E402,F401
+from tests.data.training_data import CocoConfig, CocoTinyDataset, coco  # noqa: E402,F401
 
 
 class EmptiedCoco(CocoTinyDataset):

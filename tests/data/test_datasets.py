@@ -11,7 +11,9 @@ from pycocotools.coco import COCO
 
 from mrcnn.datasets import CocoFormatDataset, load_dataset, parse_dataset_spec
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+from tests.paths import DATA_DIR
+
+DATA = DATA_DIR
 COCO_DIR = DATA / "coco_tiny"
 VAL_JSON = COCO_DIR / "annotations" / "instances_val2017.json"
 VAL_IMAGES = COCO_DIR / "val2017"
