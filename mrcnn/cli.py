@@ -94,7 +94,9 @@ def build_parser(prog="mrcnn"):
         description="Detect objects in images with a Mask R-CNN model and write, per image, "
                     "<output>/<stem>.png (instances drawn) and <output>/<stem>.json (COCO-style "
                     "results).")
-    detect.add_argument("images", nargs="+", metavar="IMAGE", help="image files (jpg, png, ...)")
+    detect.add_argument("images", nargs="*", metavar="IMAGE", help="image files (jpg, png, ...)")
+    detect.add_argument("--video", metavar="IN.mp4", help="detect every frame of this video "
+                        "instead of images; --output is then the video to write (OUT.mp4/.avi)")
     detect.add_argument("--weights", required=True, metavar="coco|PATH",
                         help="'coco' for the released COCO weights (downloaded if missing) or a "
                              ".h5 weights file")
@@ -160,6 +162,12 @@ def parse_args(argv=None, prog="mrcnn"):
         _check_export_args(parser.export_parser, args)
         return args
     parser = parser.detect_parser
+    if args.video is not None:
+        from mrcnn.video import check_video_args
+        check_video_args(parser, args)
+        return args
+    if not args.images:
+        parser.error("give image files (such as photos/*.jpg) or --video IN.mp4")
     problems = []
     for path in args.images:
         problem = _file_problem(path)
@@ -396,6 +404,9 @@ def detect(args):
     """
     from tqdm.auto import tqdm
 
+    if args.video is not None:
+        from mrcnn.video import detect_video_command
+        return detect_video_command(args)
     _check_output_dir(args.output)
     weights = _resolve_weights(args.weights)
 
