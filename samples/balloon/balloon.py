@@ -10,18 +10,17 @@
 
 Usage (from anywhere; the project root is put on ``sys.path``)::
 
-    # Train a new model starting from pre-trained COCO weights (Matterport's schedule: heads,
-    # 30 epochs)
+    # Fine-tune the COCO model on balloons (Matterport's schedule: the heads, 30 epochs)
     python3 samples/balloon/balloon.py train --dataset=/path/to/balloon/dataset --weights=coco
 
-    # Resume training a model that you had trained earlier
+    # Go on from the newest checkpoint in --logs
     python3 samples/balloon/balloon.py train --dataset=/path/to/balloon/dataset --weights=last
 
     # Another VIA dataset whose regions have no class attribute
     python3 samples/balloon/balloon.py train --dataset=../shared/data/kudzu_via --weights=coco \\
         --class-name=kudzu
 
-    # Apply color splash to an image or a video
+    # Grey everything but the detected balloons, in an image or a video
     python3 samples/balloon/balloon.py splash --weights=last --image=<file name>
     python3 samples/balloon/balloon.py splash --weights=last --video=<file name>
 
@@ -49,10 +48,10 @@ from mrcnn.start_weights import (WEIGHT_CHOICES, load_start_weights,  # noqa: E4
                                  resolve_weights, weights_problem)
 from mrcnn.via import ViaFormatError, load_via_annotations, regions_to_masks  # noqa: E402
 
-# Path to trained weights file (Matterport's place for it).
+# Where Matterport's sample looks for the COCO weights first.
 COCO_WEIGHTS_PATH = os.path.join(ROOT_DIR, "mask_rcnn_coco.h5")
 
-# Directory to save logs and model checkpoints, if not provided with --logs.
+# Logs and checkpoints without --logs.
 DEFAULT_LOGS_DIR = os.path.join(ROOT_DIR, "logs")
 
 #: The class name of regions without one when the whole file names none (Matterport's).
@@ -69,12 +68,10 @@ TRAINING_EPOCHS = 30
 class BalloonConfig(Config):
     """Configuration for training on the balloon dataset (Matterport's values)."""
     NAME = "balloon"
-    # A 12 GB GPU takes 2 images of 1024x1024.
-    IMAGES_PER_GPU = 2
-    NUM_CLASSES = 1 + 1  # background + balloon
+    IMAGES_PER_GPU = 2  # two 1024x1024 images fit a 12 GB GPU
+    NUM_CLASSES = 1 + 1  # background, balloon
     STEPS_PER_EPOCH = 100
-    # Skip detections with < 90% confidence.
-    DETECTION_MIN_CONFIDENCE = 0.9
+    DETECTION_MIN_CONFIDENCE = 0.9  # the splash shows confident detections only
 
 
 ############################################################
@@ -143,7 +140,7 @@ class BalloonDataset(utils.Dataset):
                 width, height = image.size
             self.add_image(
                 "balloon",
-                image_id=record["filename"],  # use file name as a unique image id
+                image_id=record["filename"],  # file names are unique within a VIA file
                 path=record["path"],
                 width=width, height=height,
                 polygons=[g["shape_attributes"] for g in record["regions"]],
@@ -196,8 +193,6 @@ def train(model, dataset_dir, class_name=None, class_attribute=None, epochs=TRAI
     dataset_train, dataset_val = load_datasets(dataset_dir, class_name, class_attribute)
     print(f"Train images: {dataset_train.num_images}, val images: {dataset_val.num_images}, "
           f"classes: {dataset_train.class_names[1:]}")
-    # Since we're using a very small dataset, and starting from COCO trained weights, we don't
-    # need to train too long. Also, no need to train all layers, just the heads should do it.
     print(f"Training network {layers} to epoch {epochs}")
     model.train(dataset_train, dataset_val, learning_rate=model.config.LEARNING_RATE,
                 epochs=epochs, layers=layers, augmentation=augmentation)
@@ -226,11 +221,10 @@ def color_splash(image, mask):
     if mask.ndim != 3 or mask.shape[:2] != image.shape[:2]:
         raise ValueError(f"mask must be [H, W, N] with the image's H, W {image.shape[:2]}, got "
                          f"shape {mask.shape}")
-    # Make a grayscale copy of the image. The grayscale copy still has 3 RGB channels, though.
+    # Luminance, repeated over three channels, in 0..255.
     gray = skimage.color.gray2rgb(skimage.color.rgb2gray(image.astype(np.uint8))) * 255
-    # Copy color pixels from the original color image where mask is set
     if mask.shape[-1] > 0:
-        # We're treating all instances as one, so collapse the mask into one layer
+        # The union of the instances keeps its colours.
         mask = (np.sum(mask, -1, keepdims=True) >= 1)
         splash = np.where(mask, image, gray).astype(np.uint8)
     else:
@@ -288,7 +282,9 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog="balloon.py", description="Train Mask R-CNN to detect balloons (or any VIA "
                                        "dataset), or color-splash an image or video.")
-    parser.add_argument("command", choices=["train", "splash"], help="'train' or 'splash'")
+    parser.add_argument("command", choices=["train", "splash", "evaluate"],
+                        help="'train', 'splash', or 'evaluate' (COCO-style box and mask AP on "
+                             "the val split)")
     parser.add_argument("--dataset", metavar="/path/to/balloon/dataset/",
                         help="train: directory of the dataset (train/ and val/)")
     parser.add_argument("--weights", required=True,
@@ -322,7 +318,10 @@ def build_parser():
     parser.add_argument("--backbone", choices=["resnet50", "resnet101"],
                         help="BACKBONE (default resnet101)")
     parser.add_argument("--min-confidence", type=float, metavar="F",
-                        help="splash: DETECTION_MIN_CONFIDENCE (default 0.9)")
+                        help="splash, evaluate: DETECTION_MIN_CONFIDENCE (default 0.9 for "
+                             "splash, 0 for evaluate)")
+    parser.add_argument("--learning-rate", type=float, metavar="LR",
+                        help="train: LEARNING_RATE (default 0.001)")
     return parser
 
 
@@ -331,13 +330,18 @@ def _check_args(parser, args):
         value = getattr(args, name)
         if value is not None and value < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1, not {value}")
-    if args.command == "train":
+    if args.learning_rate is not None and not args.learning_rate > 0:
+        parser.error(f"--learning-rate must be > 0, not {args.learning_rate}")
+    if args.command in ("train", "evaluate"):
         if not args.dataset:
-            parser.error("the train command needs --dataset (the folder with train/ and val/)")
+            parser.error(f"the {args.command} command needs --dataset (the folder with train/ "
+                         "and val/)")
         if not os.path.isdir(args.dataset):
             parser.error(f"--dataset {args.dataset}: no such directory")
         if args.image or args.video:
             parser.error("--image and --video are for the splash command")
+        if args.command == "evaluate" and args.weights.lower() == "imagenet":
+            parser.error("evaluate needs trained weights (last or a PATH), not imagenet")
     else:
         if (args.image is None) == (args.video is None):
             parser.error("the splash command needs --image or --video (one of them)")
@@ -356,35 +360,38 @@ def _check_args(parser, args):
 def make_config(args, num_classes=None):
     """The configuration of a parsed command line (ValueError for impossible values)."""
     overrides = {}
-    if args.command == "splash":
-        # Set batch size to 1 since we'll be running inference on one image at a time.
+    if args.command != "train":
         overrides.update(GPU_COUNT=1, IMAGES_PER_GPU=1)
+    if args.command == "evaluate":
+        overrides["DETECTION_MIN_CONFIDENCE"] = 0.0  # as coco.py: AP needs the low scores too
     if num_classes is not None:
         overrides["NUM_CLASSES"] = num_classes
     for option, attr in (("steps_per_epoch", "STEPS_PER_EPOCH"),
                          ("validation_steps", "VALIDATION_STEPS"),
                          ("images_per_gpu", "IMAGES_PER_GPU"), ("backbone", "BACKBONE"),
-                         ("min_confidence", "DETECTION_MIN_CONFIDENCE")):
+                         ("min_confidence", "DETECTION_MIN_CONFIDENCE"),
+                         ("learning_rate", "LEARNING_RATE")):
         if getattr(args, option) is not None:
             overrides[attr] = getattr(args, option)
     if args.image_size is not None:
         overrides["IMAGE_MIN_DIM"] = overrides["IMAGE_MAX_DIM"] = args.image_size
-    name = "InferenceConfig" if args.command == "splash" else "BalloonConfig"
+    name = "BalloonConfig" if args.command == "train" else "InferenceConfig"
     config = type(name, (BalloonConfig,), overrides)()
-    config.validate("inference" if args.command == "splash" else "training")
+    config.validate("training" if args.command == "train" else "inference")
     return config
 
 
 def run(argv=None):
     """Parses ``argv`` and runs the command. Returns a dict: train ``{"log_dir", "epoch",
-    "classes"}``, splash ``{"path"}``. Raises SystemExit(2) on bad arguments and the errors of
+    "classes"}``, splash ``{"path"}``, evaluate ``{"bbox", "segm", "time_per_image"}``
+    (``mrcnn.evaluation.evaluate_dataset`` on val). Raises SystemExit(2) on bad arguments and the errors of
     the steps (ValueError, OSError, ...) otherwise; ``main`` reports those in one line."""
     parser = build_parser()
     args = parser.parse_args(argv)
     _check_args(parser, args)
     datasets = None
     num_classes = None
-    if args.command == "train":
+    if args.command in ("train", "evaluate"):
         # The data is checked before a model is built: a bad file fails in a second.
         datasets = load_datasets(args.dataset, args.class_name, args.class_attribute)
         num_classes = datasets[0].num_classes
@@ -408,6 +415,14 @@ def run(argv=None):
                                  epochs=args.epochs, layers=args.layers)
         return {"log_dir": model.log_dir, "epoch": model.epoch,
                 "classes": dataset_train.class_names}
+    if args.command == "evaluate":
+        from mrcnn.evaluation import STAT_NAMES, evaluate_dataset
+        stats = evaluate_dataset(model, datasets[1])
+        print("\n" + " " * 6 + "".join(f"{name:>7}" for name in STAT_NAMES))
+        for eval_type in ("bbox", "segm"):
+            print(f"{eval_type:6}" + "".join(f"{v:7.3f}" for v in stats[eval_type]))
+        print(f"mask AP50 on val: {stats['segm'][1]:.3f}")
+        return stats
     return {"path": detect_and_color_splash(model, image_path=args.image,
                                             video_path=args.video, output_dir=args.output)}
 
