@@ -154,6 +154,8 @@ def build_parser(prog="mrcnn"):
                         help="detect only shard I of N (every N-th image from the I-th, "
                              "0 <= I < N) and write results-I-of-N.jsonl; N jobs with the same "
                              "arguments split the images without coordination")
+    detect.add_argument("--video", metavar="IN.mp4", help="detect every frame of this video "
+                        "instead of images; --output is then the video to write (OUT.mp4/.avi)")
     detect.add_argument("--weights", required=True, metavar="coco|PATH",
                         help="'coco' for the released COCO weights (downloaded if missing) or a "
                              ".h5 weights file")
@@ -209,6 +211,10 @@ def parse_args(argv=None, prog="mrcnn"):
         train_cli.check_args(parser.command_parsers[args.command], args)
         return args
     parser = parser.detect_parser
+    if args.video is not None:
+        from mrcnn.video import check_video_args
+        check_video_args(parser, args)
+        return args
     from mrcnn import batch_inference
     if args.resume and not args.jsonl:
         parser.error("--resume continues a results.jsonl: add --jsonl")
@@ -423,6 +429,9 @@ def detect(args):
         CommandError: the output directory cannot be written, the weights cannot be downloaded
             or are refused, or writing results failed (the run stops there).
     """
+    if args.video is not None:
+        from mrcnn.video import detect_video_command
+        return detect_video_command(args)
     _check_output_dir(args.output)
     with contextlib.ExitStack() as stack:
         results = _open_results(args) if args.jsonl else None
