@@ -13,13 +13,14 @@ import pytest
 import skimage.draw
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
+from tests.paths import DATA_DIR, REPO_ROOT  # noqa: E402
+
+ROOT = REPO_ROOT
+DATA = DATA_DIR
 KUDZU = DATA / "kudzu_via"
 sys.path.insert(0, str(ROOT / "samples" / "balloon"))
-sys.path.insert(0, str(ROOT / "tests"))
 import balloon  # noqa: E402
-from coco_layout import write_release_like_file  # noqa: E402
+from tests.coco_layout import write_release_like_file  # noqa: E402
 
 PHOTOS = sorted((DATA / "matterport_demo_images" / "images").glob("*.jpg"))
 

@@ -15,10 +15,11 @@ from mrcnn import cli
 from mrcnn.config import Config
 from mrcnn.video import VideoError, detect_video, write_video
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
-sys.path.insert(0, str(ROOT / "tests"))
-from coco_layout import write_release_like_file  # noqa: E402
+from tests.paths import DATA_DIR, REPO_ROOT  # noqa: E402
+
+ROOT = REPO_ROOT
+DATA = DATA_DIR
+from tests.coco_layout import write_release_like_file  # noqa: E402
 
 PHOTOS = sorted((DATA / "matterport_demo_images" / "images").glob("*.jpg"))
 

@@ -13,13 +13,14 @@ import pycocotools.mask as mask_utils
 import pytest
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
+from tests.paths import DATA_DIR, REPO_ROOT  # noqa: E402
+
+ROOT = REPO_ROOT
+DATA = DATA_DIR
 NUCLEI = DATA / "dsb2018_nucleus_subset"
 sys.path.insert(0, str(ROOT / "samples" / "nucleus"))
-sys.path.insert(0, str(ROOT / "tests"))
 import nucleus  # noqa: E402
-from coco_layout import write_release_like_file  # noqa: E402
+from tests.coco_layout import write_release_like_file  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning")
