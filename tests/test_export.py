@@ -21,7 +21,8 @@ import tensorflow as tf
 import mrcnn.model as modellib
 from mrcnn import masks as np_masks
 from mrcnn.anchors import get_anchors
-from mrcnn.export import METADATA_PATH, ServingModule, export_saved_model
+from mrcnn.export import (METADATA_PATH, ServingModule, convert_to_tflite, export_saved_model,
+                          tflite_custom_ops, tflite_run_error)
 from mrcnn.image import resize_image
 from mrcnn.ops import serving_ops
 
@@ -287,3 +288,28 @@ def test_graph_paste_matches_paste_masks():
     assert not got[5].any()
     differ = (got[:5].astype(bool) != expected.transpose(2, 0, 1)).sum()
     assert differ <= 0.0001 * expected.size  # only float rounding at the threshold
+
+
+def test_tflite_conversion_keeps_the_signature_and_names_the_ops_it_needs(small, tmp_path):
+    """--format tflite (issue 9, item 5): serving_default converts with TF Select ops.
+
+    Where this TensorFlow's tf.lite.Interpreter can run TF Select ops, the converted model on a
+    real photo gives detect()'s results. Where it cannot (the pip packages of TF 2.20 and later
+    ship no Flex delegate), the interpreter's refusal names one of the model's Flex ops."""
+    path = convert_to_tflite(small["path"], tmp_path / "model.tflite")
+    assert path == tmp_path / "model.tflite" and not (tmp_path / "model.tflite.part").exists()
+    flex = tflite_custom_ops(path.read_bytes())
+    # ROI Align's crop_and_resize has no TFLite builtin: it always needs the Flex delegate.
+    assert "FlexCropAndResize" in flex and all(op.startswith("Flex") for op in flex)
+    interpreter = tf.lite.Interpreter(model_path=str(path))
+    signatures = interpreter.get_signature_list()
+    assert signatures == {"serving_default": {
+        "inputs": ["images"], "outputs": sorted(list(OUTPUTS) + ["full_masks"])}}
+    error = tflite_run_error(path)
+    if error is not None:
+        assert "Flex delegate" in error, error
+        assert any(f"({op})" in error for op in flex), error
+        return
+    image, expected = small["images"][0], small["expected"][0]
+    out = interpreter.get_signature_runner("serving_default")(images=image[np.newaxis])
+    compare(expected, {f"t_{k}": v[0] for k, v in out.items()}, "t", image.shape)
