@@ -313,3 +313,21 @@ def test_tflite_conversion_keeps_the_signature_and_names_the_ops_it_needs(small,
     image, expected = small["images"][0], small["expected"][0]
     out = interpreter.get_signature_runner("serving_default")(images=image[np.newaxis])
     compare(expected, {f"t_{k}": v[0] for k, v in out.items()}, "t", image.shape)
+
+
+def test_onnx_conversion_matches_detect_in_onnx_runtime(small, tmp_path):
+    """--format onnx (issue 9, item 6): serving_default converted with tf2onnx and run in ONNX
+    Runtime on a real photo gives detect()'s results (needs the onnx extra, part of .[dev])."""
+    pytest.importorskip("tf2onnx", reason="the onnx extra is not installed: pip install "
+                                          "'mrcnn[onnx]'")
+    ort = pytest.importorskip("onnxruntime")
+    from mrcnn.export import convert_to_onnx
+    path = convert_to_onnx(small["path"], tmp_path / "model.onnx")
+    assert path == tmp_path / "model.onnx" and not (tmp_path / "model.onnx.part").exists()
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    assert [i.name for i in session.get_inputs()] == ["images"]
+    names = [o.name for o in session.get_outputs()]
+    assert sorted(names) == sorted(list(OUTPUTS) + ["full_masks"])
+    image, expected = small["images"][0], small["expected"][0]
+    values = session.run(None, {"images": image[np.newaxis]})
+    compare(expected, {f"o_{k}": v[0] for k, v in zip(names, values)}, "o", image.shape)
