@@ -543,7 +543,9 @@ def convert_to_onnx(saved_model_dir, path, opset=ONNX_OPSET):
         onnxruntime.InferenceSession(data, providers=["CPUExecutionProvider"])
     except Exception as e:
         raise ExportError(f"the converted model does not load in ONNX Runtime "
-                          f"{onnxruntime.__version__}: {' '.join(str(e).split())[:500]}") from None
+                          f"{onnxruntime.__version__}: {' '.join(str(e).split())[:500]}"
+                          f"{'; tf2onnx: ' + errors.lines[0][:300] if errors.lines else ''}"
+                          ) from None
     _write_atomically(os.fspath(path), data)
     return path
 

@@ -317,7 +317,14 @@ def test_tflite_conversion_keeps_the_signature_and_names_the_ops_it_needs(small,
 
 def test_onnx_conversion_matches_detect_in_onnx_runtime(small, tmp_path):
     """--format onnx (issue 9, item 6): serving_default converted with tf2onnx and run in ONNX
-    Runtime on a real photo gives detect()'s results (needs the onnx extra, part of .[dev])."""
+    Runtime on a real photo gives detect()'s detections (needs the onnx extra, part of .[dev]).
+
+    Every detection of detect() is in ONNX Runtime's output, in order, with the same class id,
+    its box within 1 px, its score within 1e-4 and its pasted mask at IoU >= 0.98. ONNX Runtime's
+    float rounding differs from TensorFlow's (scores by up to ~4e-5 here), and the random
+    weights put the boxes on 1-pixel slivers at the image's top edge, where that rounding
+    decides what NMS suppresses (as Grappler's does, see the batch test): ONNX Runtime may keep
+    extra detections, which must be such slivers (measured: one of 20)."""
     pytest.importorskip("tf2onnx", reason="the onnx extra is not installed: pip install "
                                           "'mrcnn[onnx]'")
     ort = pytest.importorskip("onnxruntime")
@@ -329,5 +336,29 @@ def test_onnx_conversion_matches_detect_in_onnx_runtime(small, tmp_path):
     names = [o.name for o in session.get_outputs()]
     assert sorted(names) == sorted(list(OUTPUTS) + ["full_masks"])
     image, expected = small["images"][0], small["expected"][0]
-    values = session.run(None, {"images": image[np.newaxis]})
-    compare(expected, {f"o_{k}": v[0] for k, v in zip(names, values)}, "o", image.shape)
+    out = {k: v[0] for k, v in zip(names, session.run(None, {"images": image[np.newaxis]}))}
+    n = int(out["num_detections"])
+    d = out["class_ids"].shape[0]
+    assert out["masks"].shape == (d, 28, 28) and not out["class_ids"][n:].any()
+    full = out["full_masks"][:, :image.shape[0], :image.shape[1]].transpose(1, 2, 0) > 0
+    matched = []
+    j = 0
+    for i in range(len(expected["class_ids"])):
+        while j < n and not (
+                out["class_ids"][j] == expected["class_ids"][i]
+                and np.abs(out["boxes"][j] - expected["rois"][i]).max() <= 1
+                and abs(out["scores"][j] - expected["scores"][i]) <= 1e-4):
+            j += 1
+        assert j < n, f"detect()'s detection {i} is not in ONNX Runtime's output"
+        for masks in (np_masks.paste_masks(out["masks"][j:j + 1],
+                                           out["boxes"][j:j + 1].astype(np.int32),
+                                           image.shape)[..., 0], full[..., j]):
+            union = np.logical_or(masks, expected["masks"][..., i]).sum()
+            inter = np.logical_and(masks, expected["masks"][..., i]).sum()
+            assert union == 0 or inter / union >= 0.98, (i, inter / union)
+        matched.append(j)
+        j += 1
+    assert len(matched) == len(expected["class_ids"]) > 0
+    for k in sorted(set(range(n)) - set(matched)):
+        y1, x1, y2, x2 = out["boxes"][k]
+        assert min(y2 - y1, x2 - x1) <= 1, ("extra detection that is not a sliver", k)

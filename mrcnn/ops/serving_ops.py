@@ -320,9 +320,14 @@ def _paste_weights(starts, sizes, in_size, out_size):
     lower = tf.floor(coord)
     frac = coord - lower
     lower = tf.cast(lower, tf.int32)
-    # one_hot of an index outside [0, in_size) is a zero row: the "grid-constant" zeros.
-    weights = (tf.one_hot(lower, in_size, dtype=tf.float64) * (1.0 - frac)[..., None]
-               + tf.one_hot(lower + 1, in_size, dtype=tf.float64) * frac[..., None])
+    # One-hot rows by comparison (tf.one_hot of rank > 1 has no ONNX conversion); an index
+    # outside [0, in_size) gives a zero row: the "grid-constant" zeros.
+    taps = tf.range(in_size)
+
+    def one_hot(index):
+        return tf.cast(tf.equal(index[..., None], taps), tf.float64)
+    weights = (one_hot(lower) * (1.0 - frac)[..., None]
+               + one_hot(lower + 1) * frac[..., None])
     return weights * tf.cast(in_box, tf.float64)[..., None], in_box
 
 
