@@ -479,6 +479,18 @@ def onnx_unconverted_ops(model):
     return sorted(found)
 
 
+def _onnx_modules():
+    """(onnxruntime, tf2onnx), or ExportError naming the missing package and the pip command."""
+    try:
+        import tf2onnx
+        import onnxruntime
+        import onnx  # noqa: F401  (tf2onnx needs it; named in the message when missing)
+    except ImportError as e:
+        raise ExportError(f"--format onnx needs the onnx extra ({e.name} is not installed): "
+                          f"{ONNX_EXTRA_HINT}") from None
+    return onnxruntime, tf2onnx
+
+
 def convert_to_onnx(saved_model_dir, path, opset=ONNX_OPSET):
     """Converts an exported SavedModel's ``serving_default`` signature to ONNX.
 
@@ -499,13 +511,7 @@ def convert_to_onnx(saved_model_dir, path, opset=ONNX_OPSET):
             command); some op has no ONNX conversion (the message names them); the converted
             model does not load in ONNX Runtime (its message).
     """
-    try:
-        import onnx  # noqa: F401  (tf2onnx needs it; named in the message when missing)
-        import onnxruntime
-        import tf2onnx
-    except ImportError as e:
-        raise ExportError(f"--format onnx needs the onnx extra ({e.name} is not installed): "
-                          f"{ONNX_EXTRA_HINT}") from None
+    onnxruntime, tf2onnx = _onnx_modules()
     import logging
 
     class Errors(logging.Handler):
@@ -555,6 +561,8 @@ def _convert(keras_model, config, export_dir, full_masks, format):
     export_dir = os.path.abspath(os.fspath(export_dir))
     target = os.path.join(export_dir, CONVERTED_FILES[format])
     check_output(target, is_dir=False)
+    if format == "onnx":
+        _onnx_modules()  # before the SavedModel is written
     os.makedirs(export_dir, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=".saved_model.", dir=export_dir)
     try:
