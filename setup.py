@@ -35,7 +35,10 @@ setup(
     python_requires=">=3.10",
     install_requires=read_requirements("requirements.txt"),
     # imgaug is not offered as an extra: it fails to import on NumPy 2 (see README).
-    extras_require={"dev": read_requirements("requirements-dev.txt")},
+    # onnx: --format onnx (tf2onnx converts, ONNX Runtime checks and runs the model).
+    extras_require={"dev": read_requirements("requirements-dev.txt")
+                    + read_requirements("requirements-onnx.txt"),
+                    "onnx": read_requirements("requirements-onnx.txt")},
     entry_points={"console_scripts": ["mrcnn=mrcnn.cli:main"]},
     license="MIT",
     classifiers=[

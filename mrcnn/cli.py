@@ -45,7 +45,8 @@ imported from the current folder or the Python path), ``--full-masks`` (also out
 masks), ``--min-confidence F`` (default: the config's ``DETECTION_MIN_CONFIDENCE``). It never
 overwrites: an ``--output`` folder must be absent or empty (status 2 otherwise); a failed
 export leaves nothing behind; a converter that cannot convert an op fails with status 1 and a
-line naming the op.
+line naming the op. A TFLite model that this TensorFlow's ``tf.lite.Interpreter`` cannot run (TF
+Select ops, no Flex delegate in the pip package) is written with a ``note:`` line naming the ops.
 
 ``train`` and ``evaluate`` (training and COCO-style evaluation on a COCO-format or VIA dataset,
 the configuration saved as ``config.json`` next to the checkpoints) live in ``mrcnn.train_cli``.
@@ -80,6 +81,7 @@ import json
 import os
 import sys
 import tempfile
+import warnings
 
 from mrcnn import __version__, train_cli
 from mrcnn.batch_inference import IMAGE_EXTENSIONS, file_problem as _file_problem
@@ -534,7 +536,7 @@ def export(args):
             raise CommandError(f"weights file {weights} refused: {_one_line(e)}") from None
 
     import mrcnn.model as modellib
-    from mrcnn.export import ExportError
+    from mrcnn.export import ExportError, ServingWarning
 
     model = modellib.MaskRCNN(mode="inference", config=config, model_dir=tempfile.gettempdir())
     try:
@@ -543,7 +545,9 @@ def export(args):
         raise CommandError(f"weights file {weights} does not fit --config {args.config}: "
                            f"{_one_line(e)}") from None
     try:
-        path = model.export(args.output, full_masks=args.full_masks, format=args.format)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ServingWarning)
+            path = model.export(args.output, full_masks=args.full_masks, format=args.format)
     except ExportError as e:
         raise CommandError(_one_line(e)) from None
     except FileExistsError as e:
@@ -552,6 +556,11 @@ def export(args):
         raise CommandError(f"cannot write {args.output}: {e.strerror or e}; choose another "
                            "--output") from None
     print(f"Wrote {args.format} model to {path}")
+    for w in caught:
+        if issubclass(w.category, ServingWarning):
+            print(f"note: {_one_line(w.message)}", file=sys.stderr)
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     return 0
 
 

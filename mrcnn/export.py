@@ -339,6 +339,253 @@ def export_saved_model(keras_model, config, export_dir, full_masks=False):
     return export_dir
 
 
+#: The converted file that ``export`` writes into ``export_dir`` for each conversion format.
+CONVERTED_FILES = {"tflite": "model.tflite", "onnx": "model.onnx"}
+
+
+class ServingWarning(UserWarning):
+    """A converted model was written but cannot be run here as it is (e.g. a TFLite model with
+    TF Select ops, which the TFLite interpreter of this TensorFlow cannot run)."""
+
+
+def _first_error(message):
+    """The op and the first error line of a converter's message, for a one-line error."""
+    import re
+    text = str(message)
+    ops = sorted(set(re.findall(r"'((?:tf|tfl)\.[A-Za-z0-9_]+)' op", text)))
+    errors = [line.split("error: ", 1)[1].strip() for line in text.splitlines()
+              if "error: " in line]
+    first = errors[0] if errors else (text.strip().splitlines() or [""])[0]
+    return ops, first[:500]
+
+
+def _write_atomically(path, data):
+    tmp = f"{path}.part"
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def tflite_custom_ops(model):
+    """The ops of a TFLite flatbuffer that are not TFLite builtins.
+
+    Args:
+        model: the ``.tflite`` file's bytes.
+
+    Returns:
+        sorted list of op names: ``"Flex<TfOp>"`` for TF Select ops (which need the Flex
+        delegate at run time), or a custom op's name.
+    """
+    from tensorflow.lite.python import schema_py_generated as schema
+    root = schema.Model.GetRootAsModel(model, 0)
+    names = set()
+    for i in range(root.OperatorCodesLength()):
+        code = root.OperatorCodes(i).CustomCode()
+        if code:
+            names.add(code.decode())
+    return sorted(names)
+
+
+def tflite_run_error(path):
+    """Why the TFLite interpreter of this TensorFlow cannot run a converted model, or None.
+
+    Allocates the tensors (of the first signature) with ``tf.lite.Interpreter``; TF Select ops fail
+    there when the interpreter has no Flex delegate (the pip packages of TensorFlow 2.20 and
+    later do not link it: google-ai-edge/LiteRT issue #6458).
+
+    Returns:
+        None when the model is ready to run, else the interpreter's message (one line).
+    """
+    import warnings
+    with warnings.catch_warnings():  # tf.lite.Interpreter's deprecation notice
+        warnings.simplefilter("ignore")
+        interpreter = tf.lite.Interpreter(model_path=os.fspath(path))
+    try:
+        # Allocating the tensors prepares every node, Flex ones included; nothing runs.
+        interpreter.allocate_tensors()
+    except RuntimeError as e:
+        return " ".join(str(e).split())
+    return None
+
+
+def convert_to_tflite(saved_model_dir, path):
+    """Converts an exported SavedModel's ``serving_default`` signature to TFLite.
+
+    ``tf.lite.TFLiteConverter.from_saved_model`` with TFLite builtins and TF Select ops
+    (``SELECT_TF_OPS``) for the ops that have no builtin: the float64 arithmetic of the resize
+    and unmolding (kept float64 so that the values are ``detect()``'s) and, in the network,
+    ``CropAndResize`` and ``DynamicStitch`` of ROI Align. ``serve_encoded`` (a while loop over
+    decoded images) is not converted. Only float32 and integer tensors are gathered in the
+    graph: TFLite has no float64 gather.
+
+    Args:
+        saved_model_dir: a folder written by ``export_saved_model``.
+        path: the ``.tflite`` file to write (written under a temporary name, then renamed).
+
+    Returns:
+        ``path``.
+
+    Raises:
+        ExportError: the converter failed; the message names the op(s) and gives the
+            converter's first error line.
+    """
+    converter = tf.lite.TFLiteConverter.from_saved_model(
+        os.fspath(saved_model_dir), signature_keys=["serving_default"])
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS,
+                                           tf.lite.OpsSet.SELECT_TF_OPS]
+    try:
+        model = converter.convert()
+    except Exception as e:  # ConverterError; also the converter's own internal errors
+        ops, first = _first_error(e)
+        raise ExportError(f"the TFLite converter of TensorFlow {tf.__version__} failed"
+                          f"{' on ' + ', '.join(ops) if ops else ''}: {first}") from None
+    _write_atomically(os.fspath(path), model)
+    return path
+
+
+#: The ONNX opset of ``--format onnx`` (ONNX Runtime 1.17 and later run it).
+ONNX_OPSET = 17
+
+ONNX_EXTRA_HINT = ("pip install 'mrcnn[onnx]' (tf2onnx and onnxruntime; tested with tf2onnx 1.17.0, "
+                   "onnxruntime 1.32.0, onnx 1.23.2 beside TensorFlow 2.21, NumPy 2.4, protobuf 7)")
+
+
+def onnx_unconverted_ops(model):
+    """The nodes of an ONNX model (subgraphs included) that are not ONNX ops: TensorFlow ops
+    that tf2onnx left as they were because it has no conversion for them.
+
+    Args:
+        model: an ``onnx.ModelProto``.
+
+    Returns:
+        sorted list of op types.
+    """
+    import onnx
+    found = set()
+
+    def walk(graph):
+        for node in graph.node:
+            if not onnx.defs.has(node.op_type, node.domain or ""):
+                found.add(node.op_type)
+            for attr in node.attribute:
+                for sub in list(attr.graphs) + ([attr.g] if attr.HasField("g") else []):
+                    walk(sub)
+    walk(model.graph)
+    return sorted(found)
+
+
+def _onnx_modules():
+    """(onnxruntime, tf2onnx), or ExportError naming the missing package and the pip command."""
+    try:
+        import tf2onnx
+        import onnxruntime
+        import onnx  # noqa: F401  (tf2onnx needs it; named in the message when missing)
+    except ImportError as e:
+        raise ExportError(f"--format onnx needs the onnx extra ({e.name} is not installed): "
+                          f"{ONNX_EXTRA_HINT}") from None
+    return onnxruntime, tf2onnx
+
+
+def convert_to_onnx(saved_model_dir, path, opset=ONNX_OPSET):
+    """Converts an exported SavedModel's ``serving_default`` signature to ONNX.
+
+    ``tf2onnx.convert.from_function`` on the loaded signature (input ``images`` uint8
+    [B, H, W, C], the same outputs), then the model is loaded in ONNX Runtime to check that it
+    can run. ``serve_encoded`` (JPEG decoding in a while loop) is not converted.
+
+    Args:
+        saved_model_dir: a folder written by ``export_saved_model``.
+        path: the ``.onnx`` file to write (written under a temporary name, then renamed).
+        opset: the ONNX opset (default ``ONNX_OPSET``).
+
+    Returns:
+        ``path``.
+
+    Raises:
+        ExportError: tf2onnx or onnxruntime is not installed (the message gives the pip
+            command); some op has no ONNX conversion (the message names them); the converted
+            model does not load in ONNX Runtime (its message).
+    """
+    onnxruntime, tf2onnx = _onnx_modules()
+    import logging
+
+    class Errors(logging.Handler):
+        def __init__(self):
+            super().__init__(logging.ERROR)
+            self.lines = []
+
+        def emit(self, record):
+            self.lines.append(" ".join(record.getMessage().split()))
+
+    loaded = tf.saved_model.load(os.fspath(saved_model_dir))
+    signature = loaded.signatures["serving_default"]
+    (name, spec), = signature.structured_input_signature[1].items()
+    function = tf.function(lambda images: signature(**{name: images}))
+    errors = Errors()
+    logger = logging.getLogger("tf2onnx")
+    logger.addHandler(errors)
+    try:
+        model, _ = tf2onnx.convert.from_function(
+            function, input_signature=[tf.TensorSpec(spec.shape, spec.dtype, name=name)],
+            opset=opset)
+    except Exception as e:
+        raise ExportError(f"tf2onnx {tf2onnx.__version__} failed (opset {opset}): "
+                          f"{' '.join(str(e).split())[:500]}"
+                          f"{'; ' + errors.lines[0][:300] if errors.lines else ''}") from None
+    finally:
+        logger.removeHandler(errors)
+    missing = onnx_unconverted_ops(model)
+    if missing:
+        raise ExportError(f"tf2onnx {tf2onnx.__version__} has no ONNX conversion (opset {opset}) "
+                          f"for the TensorFlow op(s) {', '.join(missing)}"
+                          f"{': ' + errors.lines[0][:300] if errors.lines else ''}")
+    data = model.SerializeToString()
+    try:
+        onnxruntime.InferenceSession(data, providers=["CPUExecutionProvider"])
+    except Exception as e:
+        raise ExportError(f"the converted model does not load in ONNX Runtime "
+                          f"{onnxruntime.__version__}: {' '.join(str(e).split())[:500]}"
+                          f"{'; tf2onnx: ' + errors.lines[0][:300] if errors.lines else ''}"
+                          ) from None
+    _write_atomically(os.fspath(path), data)
+    return path
+
+
+def _convert(keras_model, config, export_dir, full_masks, format):
+    """Writes the SavedModel to a temporary folder and the converted file into export_dir."""
+    export_dir = os.path.abspath(os.fspath(export_dir))
+    target = os.path.join(export_dir, CONVERTED_FILES[format])
+    check_output(target, is_dir=False)
+    if format == "onnx":
+        _onnx_modules()  # before the SavedModel is written
+    os.makedirs(export_dir, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=".saved_model.", dir=export_dir)
+    try:
+        saved_model = export_saved_model(keras_model, config, os.path.join(tmp, "saved_model"),
+                                         full_masks=full_masks)
+        if format == "tflite":
+            convert_to_tflite(saved_model, target)
+        else:
+            convert_to_onnx(saved_model, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if format == "tflite":
+        error = tflite_run_error(target)
+        if error is not None:
+            import warnings
+            warnings.warn(ServingWarning(
+                f"{target} needs a TFLite runtime with the Flex delegate for its TF Select ops "
+                f"({', '.join(tflite_custom_ops(open(target, 'rb').read()))}); the "
+                f"tf.lite.Interpreter of TensorFlow {tf.__version__} cannot run it: {error}"),
+                stacklevel=3)
+    return target
+
+
 def export(keras_model, config, export_dir, full_masks=False, format="savedmodel"):
     """``MaskRCNN.export``: a SavedModel, or a SavedModel converted to TFLite or ONNX.
 
@@ -349,13 +596,15 @@ def export(keras_model, config, export_dir, full_masks=False, format="savedmodel
     Raises:
         ValueError: unknown format, or a config that cannot be exported.
         FileExistsError: the target exists.
-        ExportError: the conversion failed.
+        ExportError: the conversion failed (the message names the op).
+
+    Warns:
+        ServingWarning: a TFLite model that the ``tf.lite.Interpreter`` here cannot run (TF
+            Select ops without a Flex delegate); the message names the ops.
     """
     if format not in FORMATS:
         raise ValueError(f"unknown export format {format!r}; use one of "
                          f"{', '.join(repr(f) for f in FORMATS)}")
     if format == "savedmodel":
         return export_saved_model(keras_model, config, export_dir, full_masks=full_masks)
-    raise ExportError(f"--format {format} is not implemented in this version: export a "
-                      "SavedModel (--format savedmodel) and convert it with "
-                      "tf.lite.TFLiteConverter.from_saved_model (SELECT_TF_OPS) or tf2onnx")
+    return _convert(keras_model, config, export_dir, full_masks, format)

@@ -456,9 +456,11 @@ class MaskRCNN:
                 ``format="savedmodel"``; for ``"tflite"`` / ``"onnx"`` the folder that receives
                 ``model.tflite`` / ``model.onnx``.
             full_masks: also output ``full_masks`` uint8 [B, D, H, W], pasted in the graph.
-            format: ``"savedmodel"``; ``"tflite"`` and ``"onnx"`` are reserved and raise
-                ``ExportError`` in this version (the TFLite converter of TF 2.21 stops on a
-                float64 gather of the unmolding).
+            format: ``"savedmodel"``; ``"tflite"`` (``serving_default`` converted with TF
+                Select ops; the ``tf.lite.Interpreter`` of TF 2.20+ pip packages has no Flex
+                delegate to run them: ``mrcnn.export.ServingWarning`` names the ops) or
+                ``"onnx"`` (``serving_default`` through tf2onnx, opset 17, checked in ONNX
+                Runtime; needs ``pip install 'mrcnn[onnx]'``).
 
         Returns:
             the path written (the SavedModel folder or the converted file).
@@ -467,7 +469,11 @@ class MaskRCNN:
             ValueError: not an inference model; an ``IMAGE_RESIZE_MODE`` that cannot be
                 exported ("crop"); an unknown format.
             FileExistsError: ``export_dir`` is not empty.
-            mrcnn.export.ExportError: the converter failed (the message names the op).
+            mrcnn.export.ExportError: the converter failed (the message names the op), or
+                the onnx extra is missing.
+
+        Warns:
+            mrcnn.export.ServingWarning: a TFLite model this TensorFlow cannot run.
         """
         if self.mode != "inference":
             raise ValueError('export() needs a model built with mode="inference"; build one '

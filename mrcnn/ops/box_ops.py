@@ -65,7 +65,9 @@ def clip_boxes(boxes, window):
         float [..., N, 4].
     """
     window = tf.cast(window, boxes.dtype)
-    wy1, wx1, wy2, wx2 = tf.unstack(window[..., tf.newaxis, :], axis=-1)
+    # expand_dims, not window[..., tf.newaxis, :]: tf2onnx turns that slice of a [4] window
+    # into an ONNX Slice naming axis 0 twice, which ONNX Runtime refuses to load.
+    wy1, wx1, wy2, wx2 = tf.unstack(tf.expand_dims(window, -2), axis=-1)
     y1, x1, y2, x2 = tf.unstack(boxes, axis=-1)
     y1 = tf.minimum(tf.maximum(y1, wy1), wy2)
     x1 = tf.minimum(tf.maximum(x1, wx1), wx2)

@@ -280,23 +280,30 @@ def unmold_detections_graph(detections, masks, original_hw, molded_hw, window):
         tf.stack([molded[0] - 1, molded[1] - 1, molded[0] - 1, molded[1] - 1])
     win = tf.cast(win, tf.float32)  # norm_boxes returns float32; the rest follows in float32
     wh, ww = win[2] - win[0], win[3] - win[1]
-    boxes = (detections[..., :4] - tf.stack([win[0], win[1], win[0], win[1]])) / \
-        tf.stack([wh, ww, wh, ww])
     size = tf.cast(original_hw, tf.float64)
-    boxes = tf.round(tf.cast(boxes, tf.float64) * tf.stack([size[0] - 1, size[1] - 1,
-                                                            size[0] - 1, size[1] - 1])
-                     + tf.constant([0.0, 0.0, 1.0, 1.0], tf.float64))
-    boxes = tf.clip_by_value(boxes, 0.0, tf.stack([size[0], size[1], size[0], size[1]]))
+
+    def pixel_boxes(normalized):
+        """Elementwise: the same values for each row wherever it stands."""
+        boxes = (normalized - tf.stack([win[0], win[1], win[0], win[1]])) / \
+            tf.stack([wh, ww, wh, ww])
+        boxes = tf.round(tf.cast(boxes, tf.float64) * tf.stack([size[0] - 1, size[1] - 1,
+                                                                size[0] - 1, size[1] - 1])
+                         + tf.constant([0.0, 0.0, 1.0, 1.0], tf.float64))
+        return tf.clip_by_value(boxes, 0.0, tf.stack([size[0], size[1], size[0], size[1]]))
+
+    boxes = pixel_boxes(detections[..., :4])
     keep = valid & (boxes[..., 2] > boxes[..., 0]) & (boxes[..., 3] > boxes[..., 1])
-    # Kept rows first, in their order; then zero the rest.
+    # Kept rows first, in their order; then zero the rest. Only float32 and integer tensors
+    # are gathered: TFLite has no float64 gather, and its converter moves a cast that follows
+    # the float64 arithmetic past a gather, so the pixel boxes are recomputed from the
+    # gathered float32 rows (elementwise: the same values).
     order = tf.argsort(tf.cast(tf.logical_not(keep), tf.int32), axis=1, stable=True)
     keep = tf.gather(keep, order, batch_dims=1)
     keep_f = tf.cast(keep, tf.float32)
+    boxes = pixel_boxes(tf.gather(detections[..., :4], order, batch_dims=1))
     return {
         "num_detections": tf.reduce_sum(tf.cast(keep, tf.int32), axis=1),
-        # Integer pixel values: gathered as int32 (exact; TFLite has no float64 gather).
-        "boxes": tf.cast(tf.gather(tf.cast(boxes, tf.int32), order, batch_dims=1),
-                         tf.float32) * keep_f[..., None],
+        "boxes": tf.cast(boxes, tf.float32) * keep_f[..., None],
         "class_ids": tf.gather(class_ids, order, batch_dims=1) * tf.cast(keep, tf.int32),
         "scores": tf.gather(detections[..., 5], order, batch_dims=1) * keep_f,
         "masks": tf.gather(masks, order, batch_dims=1) * keep_f[..., None, None],
@@ -313,9 +320,14 @@ def _paste_weights(starts, sizes, in_size, out_size):
     lower = tf.floor(coord)
     frac = coord - lower
     lower = tf.cast(lower, tf.int32)
-    # one_hot of an index outside [0, in_size) is a zero row: the "grid-constant" zeros.
-    weights = (tf.one_hot(lower, in_size, dtype=tf.float64) * (1.0 - frac)[..., None]
-               + tf.one_hot(lower + 1, in_size, dtype=tf.float64) * frac[..., None])
+    # One-hot rows by comparison (tf.one_hot of rank > 1 has no ONNX conversion); an index
+    # outside [0, in_size) gives a zero row: the "grid-constant" zeros.
+    taps = tf.range(in_size)
+
+    def one_hot(index):
+        return tf.cast(tf.equal(index[..., None], taps), tf.float64)
+    weights = (one_hot(lower) * (1.0 - frac)[..., None]
+               + one_hot(lower + 1) * frac[..., None])
     return weights * tf.cast(in_box, tf.float64)[..., None], in_box
 
 

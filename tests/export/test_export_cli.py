@@ -116,3 +116,13 @@ def test_weights_that_cannot_fit_fail_with_one_line_before_a_model_is_built(conf
         assert len(lines) == 1 and message in lines[0], proc.stderr
         assert "Traceback" not in proc.stderr
         assert not (configs / "out").exists()
+
+
+def test_onnx_without_the_extra_fails_with_the_pip_command(tmp_path, monkeypatch):
+    """--format onnx where tf2onnx is not installed: ExportError (one line in the command)
+    naming the package and the pip command, before any SavedModel is written."""
+    from mrcnn import export as export_lib
+    monkeypatch.setitem(sys.modules, "tf2onnx", None)  # import tf2onnx raises ImportError
+    with pytest.raises(export_lib.ExportError, match=r"tf2onnx is not installed.*mrcnn\[onnx\]"):
+        export_lib.export(None, None, str(tmp_path / "out"), format="onnx")
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
