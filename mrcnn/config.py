@@ -133,7 +133,11 @@ NUMERIC_RULES = {
 DERIVED_ATTRIBUTES = ("BATCH_SIZE", "IMAGE_SHAPE", "IMAGE_META_SIZE")
 
 # Attributes that must be True or False (NumPy bools too); TRAIN_BN may also be None.
-BOOL_ATTRIBUTES = ("USE_MINI_MASK", "USE_RPN_ROIS", "TRAIN_ON_BACKGROUND_IMAGES")
+BOOL_ATTRIBUTES = ("USE_MINI_MASK", "USE_RPN_ROIS", "TRAIN_ON_BACKGROUND_IMAGES",
+                   "SYNC_BN")
+
+# Values of MIXED_PRECISION (mrcnn.precision).
+MIXED_PRECISION_VALUES = (None, "mixed_float16", "mixed_bfloat16")
 
 
 class Config:
@@ -141,8 +145,10 @@ class Config:
 
     NAME = None  # Override in sub-classes; used in log folder and checkpoint names.
 
-    # GPUs and images per GPU. BATCH_SIZE = IMAGES_PER_GPU * GPU_COUNT. With tf.distribute, each
-    # replica gets IMAGES_PER_GPU images.
+    # GPU_COUNT > 1: MaskRCNN trains data-parallel on a MirroredStrategy over that many GPUs
+    # (mrcnn.distribute; with TF_CONFIG set, a MultiWorkerMirroredStrategy instead). IMAGES_PER_GPU
+    # is the batch of one replica; BATCH_SIZE = IMAGES_PER_GPU * GPU_COUNT the global batch on one
+    # machine (with a strategy: IMAGES_PER_GPU * its num_replicas_in_sync, all workers together).
     GPU_COUNT = 1
     IMAGES_PER_GPU = 2
 
@@ -220,6 +226,15 @@ class Config:
     # layers are trainable). None: normal Keras behaviour. True: batch statistics in training.
     TRAIN_BN = False
     GRADIENT_CLIP_NORM = 5.0
+
+    # None (float32), "mixed_float16" (GPUs; loss scaling in training) or "mixed_bfloat16" (CPUs
+    # with AVX512-BF16 / AMX, TPUs, recent GPUs): see mrcnn.precision. Variables and weight files
+    # stay float32; softmax/sigmoid outputs, box decoding, NMS, RoIAlign and the losses run in
+    # float32.
+    MIXED_PRECISION = None
+    # With TRAIN_BN=True (or None in training) under a multi-replica strategy: BatchNorm batch
+    # statistics over the global batch (all-reduced) instead of each replica's own images.
+    SYNC_BN = False
 
     def __init__(self):
         """Computes the derived attributes and validates the values.
@@ -319,6 +334,9 @@ class Config:
                 fail(attr, "must be 4 positive numbers (dy, dx, dh, dw)")
         if self.TRAIN_BN not in (True, False, None):
             fail("TRAIN_BN", "must be True, False or None")
+        if not (self.MIXED_PRECISION is None or isinstance(self.MIXED_PRECISION, str)) or \
+                self.MIXED_PRECISION not in MIXED_PRECISION_VALUES:
+            fail("MIXED_PRECISION", 'must be None (float32), "mixed_float16" or "mixed_bfloat16"')
         missing = set(Config.LOSS_WEIGHTS) - set(self.LOSS_WEIGHTS)
         if missing:
             fail("LOSS_WEIGHTS", f"lacks {sorted(missing)}")

@@ -4,7 +4,13 @@
 heads; layer names are Matterport's so that its weight files load by name. The layers of
 ``mrcnn.layers`` get their settings from ``config`` here, as explicit arguments, so the inference
 model saves and loads as a ``.keras`` file and ``keras.models.clone_model`` copies it.
+
+Both builders run under the dtype policy of ``config.MIXED_PRECISION`` (``mrcnn.precision``): the
+numerically sensitive layers are built with ``dtype="float32"``, the rest with the policy.
+``config.SYNC_BN`` makes the training model's BatchNorm layers synchronized across replicas.
 """
+
+import functools
 
 import keras
 from keras import layers as KL
@@ -14,11 +20,13 @@ from mrcnn.anchors import compute_backbone_shapes
 from mrcnn.backbone import resnet_graph
 from mrcnn.fpn import build_fpn
 from mrcnn.layers.anchor_layer import AnchorsLayer
-from mrcnn.layers.batch_norm import uses_batch_statistics
+from mrcnn.layer_walk import iter_layers
+from mrcnn.layers.batch_norm import BatchNorm, uses_batch_statistics
 from mrcnn.layers.detection_layer import DetectionLayer
 from mrcnn.layers.detection_target_layer import DetectionTargetLayer
 from mrcnn.layers.loss_layer import LOSS_NAMES, LossLayer
 from mrcnn.layers.proposal_layer import ProposalLayer
+from mrcnn.precision import FLOAT32, policy_scope
 
 
 def build_backbone_and_rpn(input_image, config):
@@ -41,7 +49,7 @@ def build_backbone_and_rpn(input_image, config):
                                 config.TOP_DOWN_PYRAMID_SIZE)
     level_outputs = [rpn([p]) for p in rpn_feature_maps]
     names = ["rpn_class_logits", "rpn_class", "rpn_bbox"]
-    rpn_outputs = [KL.Concatenate(axis=1, name=name)([lo[i] for lo in level_outputs])
+    rpn_outputs = [KL.Concatenate(axis=1, name=name, dtype=FLOAT32)([lo[i] for lo in level_outputs])
                    for i, name in enumerate(names)]
     return rpn_feature_maps, mrcnn_feature_maps, rpn_outputs
 
@@ -50,7 +58,7 @@ def _proposal_layer(config, proposal_count):
     """The ``ProposalLayer`` named "ROI" with the config's RPN settings."""
     return ProposalLayer(proposal_count=proposal_count, nms_threshold=config.RPN_NMS_THRESHOLD,
                          pre_nms_limit=config.PRE_NMS_LIMIT,
-                         rpn_bbox_std_dev=config.RPN_BBOX_STD_DEV, name="ROI")
+                         rpn_bbox_std_dev=config.RPN_BBOX_STD_DEV, name="ROI", dtype=FLOAT32)
 
 
 def build_image_inputs(config):
@@ -60,6 +68,27 @@ def build_image_inputs(config):
     return input_image, input_image_meta
 
 
+def _under_config_precision(build):
+    """Runs a model builder under the Keras dtype policy of ``config.MIXED_PRECISION``
+    (``mrcnn.precision.policy_scope``: the previous global policy is restored afterwards)."""
+    @functools.wraps(build)
+    def wrapper(config):
+        with policy_scope(getattr(config, "MIXED_PRECISION", None)):
+            return build(config)
+    return wrapper
+
+
+def synchronize_batch_norm(model, synchronized=True):
+    """Sets ``synchronized`` on every ``BatchNorm`` layer of ``model`` (nested models included):
+    with batch statistics under a multi-replica strategy they are then all-reduced over the
+    global batch (Keras ``BatchNormalization(synchronized=True)``; ``config.SYNC_BN``). The
+    attribute is read when the layers run, so it applies to the model already built."""
+    for layer in iter_layers(model):
+        if isinstance(layer, BatchNorm):
+            layer.synchronized = bool(synchronized)
+
+
+@_under_config_precision
 def build_inference_model(config):
     """The inference model.
 
@@ -90,7 +119,7 @@ def build_inference_model(config):
     detections = DetectionLayer(
         bbox_std_dev=config.BBOX_STD_DEV, min_confidence=config.DETECTION_MIN_CONFIDENCE,
         max_instances=config.DETECTION_MAX_INSTANCES,
-        nms_threshold=config.DETECTION_NMS_THRESHOLD, name="mrcnn_detection")(
+        nms_threshold=config.DETECTION_NMS_THRESHOLD, name="mrcnn_detection", dtype=FLOAT32)(
         [rpn_rois, mrcnn_class, mrcnn_bbox, input_image_meta])
     detection_boxes = detections[..., :4]
     valid = keras.ops.greater(detections[..., 4], 0.0)
@@ -104,6 +133,7 @@ def build_inference_model(config):
                         rpn_bbox], name="mask_rcnn")
 
 
+@_under_config_precision
 def build_training_model(config):
     """The training model (a ``mrcnn.training.TrainingModel``, which owns the train step).
 
@@ -147,7 +177,7 @@ def build_training_model(config):
         scales=config.RPN_ANCHOR_SCALES, ratios=config.RPN_ANCHOR_RATIOS,
         feature_shapes=compute_backbone_shapes(config, (h, w)),
         feature_strides=config.BACKBONE_STRIDES, anchor_stride=config.RPN_ANCHOR_STRIDE,
-        image_shape=(h, w), name="anchors")(input_image)
+        image_shape=(h, w), name="anchors", dtype=FLOAT32)(input_image)
     rpn_rois = _proposal_layer(config, config.POST_NMS_ROIS_TRAINING)(
         [rpn_class, rpn_bbox, anchors])
     if config.USE_RPN_ROIS:
@@ -163,7 +193,8 @@ def build_training_model(config):
         train_rois_per_image=config.TRAIN_ROIS_PER_IMAGE,
         roi_positive_ratio=config.ROI_POSITIVE_RATIO, bbox_std_dev=config.BBOX_STD_DEV,
         use_mini_mask=config.USE_MINI_MASK, mask_shape=config.MASK_SHAPE,
-        name="proposal_targets")([target_rois, input_gt_class_ids, gt_boxes, input_gt_masks])
+        name="proposal_targets", dtype=FLOAT32)(
+        [target_rois, input_gt_class_ids, gt_boxes, input_gt_masks])
 
     mrcnn_class_logits, mrcnn_class, mrcnn_bbox = heads.fpn_classifier_graph(
         rois, mrcnn_feature_maps, input_image_meta, config.POOL_SIZE, config.NUM_CLASSES,
@@ -182,8 +213,11 @@ def build_training_model(config):
         "mrcnn_bbox_loss": [target_bbox, target_class_ids, mrcnn_bbox],
         "mrcnn_mask_loss": [target_mask, target_class_ids, mrcnn_mask],
     }
-    loss_outputs = [LossLayer(name=name)(loss_inputs[name]) for name in LOSS_NAMES]
+    loss_outputs = [LossLayer(name=name, dtype=FLOAT32)(loss_inputs[name]) for name in LOSS_NAMES]
 
     outputs = [rpn_class_logits, rpn_class, rpn_bbox, mrcnn_class_logits, mrcnn_class,
                mrcnn_bbox, mrcnn_mask, rpn_rois, output_rois] + loss_outputs
-    return TrainingModel(config, inputs=inputs, outputs=outputs, name="mask_rcnn")
+    model = TrainingModel(config, inputs=inputs, outputs=outputs, name="mask_rcnn")
+    if getattr(config, "SYNC_BN", False):
+        synchronize_batch_norm(model)
+    return model

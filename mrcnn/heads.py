@@ -7,12 +7,16 @@ Layer names and weight shapes are Matterport's. The per-RoI layers (``mrcnn_clas
 on batch statistics averages over (all images x all R RoIs x H x W, zero padding included). The
 mask head can instead run on a subset of the RoIs (``valid_only``), which gives the same results
 only while its BatchNorm layers use their moving statistics.
+
+Under a mixed-precision policy (``mrcnn.precision``) the softmax and sigmoid outputs and RoIAlign
+are float32 layers.
 """
 
 import keras
 from keras import layers as KL
 
 from mrcnn.layers.batch_norm import BatchNorm
+from mrcnn.precision import FLOAT32
 from mrcnn.layers.roi_align import PyramidROIAlign
 from mrcnn.layers.roi_packing import PackRoIs, UnpackRoIs
 
@@ -35,7 +39,7 @@ def rpn_graph(feature_map, anchors_per_location, anchor_stride):
     x = KL.Conv2D(2 * anchors_per_location, (1, 1), padding="valid", activation="linear",
                   name="rpn_class_raw")(shared)
     rpn_class_logits = KL.Reshape((-1, 2))(x)
-    rpn_probs = KL.Activation("softmax", name="rpn_class_xxx")(rpn_class_logits)
+    rpn_probs = KL.Activation("softmax", name="rpn_class_xxx", dtype=FLOAT32)(rpn_class_logits)
     x = KL.Conv2D(anchors_per_location * 4, (1, 1), padding="valid", activation="linear",
                   name="rpn_bbox_pred")(shared)
     rpn_bbox = KL.Reshape((-1, 4))(x)
@@ -61,7 +65,7 @@ def _flatten_rois(x, valid):
 def _unflatten_rois(x, num_rois, valid):
     if valid is None:
         return keras.ops.reshape(x, (-1, num_rois) + tuple(x.shape[1:]))
-    return UnpackRoIs()([x, valid])
+    return UnpackRoIs(dtype=FLOAT32)([x, valid])
 
 
 def fpn_classifier_graph(rois, feature_maps, image_meta, pool_size, num_classes, train_bn=True,
@@ -85,7 +89,8 @@ def fpn_classifier_graph(rois, feature_maps, image_meta, pool_size, num_classes,
     crops), as Matterport's: with BatchNorm on batch statistics its statistics are over that set.
     """
     num_rois = rois.shape[1]
-    x = PyramidROIAlign([pool_size, pool_size], name="roi_align_classifier")(
+    x = PyramidROIAlign([pool_size, pool_size], name="roi_align_classifier",
+                        dtype=FLOAT32)(
         [rois, image_meta] + list(feature_maps))
     x = _flatten_rois(x, None)
     # Two 1024-wide layers implemented as convolutions: a pool_size x pool_size valid
@@ -100,7 +105,7 @@ def fpn_classifier_graph(rois, feature_maps, image_meta, pool_size, num_classes,
     shared = keras.ops.reshape(x, (-1, num_rois, fc_layers_size))  # "pool_squeeze"
 
     mrcnn_class_logits = KL.Dense(num_classes, name="mrcnn_class_logits")(shared)
-    mrcnn_probs = KL.Activation("softmax", name="mrcnn_class")(mrcnn_class_logits)
+    mrcnn_probs = KL.Activation("softmax", name="mrcnn_class", dtype=FLOAT32)(mrcnn_class_logits)
     x = KL.Dense(num_classes * 4, activation="linear", name="mrcnn_bbox_fc")(shared)
     mrcnn_bbox = KL.Reshape((num_rois, num_classes, 4), name="mrcnn_bbox")(x)
     return mrcnn_class_logits, mrcnn_probs, mrcnn_bbox
@@ -131,7 +136,7 @@ def build_fpn_mask_graph(rois, feature_maps, image_meta, pool_size, num_classes,
         float32 [B, R, 2 * pool_size, 2 * pool_size, NC] per-class sigmoid mask probabilities.
     """
     num_rois = rois.shape[1]
-    x = PyramidROIAlign([pool_size, pool_size], name="roi_align_mask")(
+    x = PyramidROIAlign([pool_size, pool_size], name="roi_align_mask", dtype=FLOAT32)(
         [rois, image_meta] + list(feature_maps))
     x = _flatten_rois(x, valid if valid_only else None)
     for i in range(1, 5):
@@ -140,7 +145,8 @@ def build_fpn_mask_graph(rois, feature_maps, image_meta, pool_size, num_classes,
         x = KL.Activation("relu")(x)
     x = KL.Conv2DTranspose(256, (2, 2), strides=2, activation="relu",
                            name="mrcnn_mask_deconv")(x)
-    x = KL.Conv2D(num_classes, (1, 1), strides=1, activation="sigmoid", name="mrcnn_mask")(x)
+    x = KL.Conv2D(num_classes, (1, 1), strides=1, activation="sigmoid", name="mrcnn_mask",
+                  dtype=FLOAT32)(x)
     if valid is None or valid_only:
         return _unflatten_rois(x, num_rois, valid)
     x = _unflatten_rois(x, num_rois, None)

@@ -11,7 +11,7 @@ __all__ = ["build_dataset"]
 
 
 def build_dataset(dataset, config, shuffle=True, augmentation=None, no_augmentation_sources=None,
-                  seed=None, batch_size=None, repeat=True, *, loader=None):
+                  seed=None, batch_size=None, repeat=True, *, loader=None, shard=None):
     """The training input pipeline as a ``tf.data.Dataset`` (replaces Matterport's
     ``data_generator`` + ``fit_generator(workers=..., use_multiprocessing=True)``).
 
@@ -43,6 +43,9 @@ def build_dataset(dataset, config, shuffle=True, augmentation=None, no_augmentat
         loader: an existing ``TrainingExampleLoader`` to use (then ``augmentation``,
             ``no_augmentation_sources`` and ``seed`` only seed the order); keep a reference to
             read ``loader.skipped``.
+        shard: ``(index, count)``: read only ``image_ids[index::count]`` (one worker's part of
+            a multi-worker run, ``mrcnn.distribute``; the ``count`` shards together hold every
+            image once); None reads all.
 
     Returns:
         ``tf.data.Dataset`` of tuples of 7 tensors, in training-model input order
@@ -56,7 +59,8 @@ def build_dataset(dataset, config, shuffle=True, augmentation=None, no_augmentat
         can be set.
 
     Raises:
-        ValueError / TypeError: as ``TrainingExampleLoader``; ``batch_size`` < 1.
+        ValueError / TypeError: as ``TrainingExampleLoader``; ``batch_size`` < 1; a ``shard``
+            that is not ``(index, count)`` with ``0 <= index < count``, or an empty shard.
     """
     if loader is None:
         loader = TrainingExampleLoader(dataset, config, augmentation=augmentation,
@@ -85,6 +89,18 @@ def build_dataset(dataset, config, shuffle=True, augmentation=None, no_augmentat
         return (ok,) + tuple(tensors)
 
     ids = np.asarray(dataset.image_ids, dtype=np.int64)
+    if shard is not None:
+        try:
+            index, count = (int(v) for v in shard)
+        except (TypeError, ValueError):
+            index, count = -1, 0
+        if not 0 <= index < count:
+            raise ValueError(f"shard must be (index, count) with 0 <= index < count, "
+                             f"got {shard!r}")
+        ids = ids[index::count]
+        if not len(ids):
+            raise ValueError(f"shard {index} of {count} holds no image: the dataset has only "
+                             f"{len(dataset.image_ids)}; use fewer workers or more images")
     ds = tf.data.Dataset.zip((tf.data.Dataset.from_tensor_slices(ids),
                               tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)))
     if shuffle:

@@ -5,6 +5,12 @@ scalar and is batched (no Python loop over images). Every mean is a masked sum d
 selected count with ``tf.math.divide_no_nan``, so a loss with nothing selected is exactly 0 (never
 NaN), and unselected rows are discarded with ``tf.where`` so non-finite values there (padding,
 unused anchors) cannot leak into the loss or its gradient.
+
+Under a ``tf.distribute`` strategy with several replicas (inside ``strategy.run``, as in
+``fit``), every count is summed over all replicas (``global_count``): each replica's loss is then
+its share ``local sum / global count`` of the mean over the global batch, the shares add up to
+that mean, and the all-reduced (summed) gradients are the gradients of the global-batch loss:
+2 replicas x 1 image give the step of 1 replica x 2 images.
 """
 
 import tensorflow as tf
@@ -28,11 +34,21 @@ def smooth_l1_loss(y_true, y_pred):
     return tf.where(diff < 1.0, 0.5 * tf.square(diff), diff - 0.5)
 
 
+def global_count(count):
+    """``count`` (a float32 scalar) summed over the replicas of the current ``tf.distribute``
+    replica context, without gradient; ``count`` itself outside one or with one replica."""
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return count
+    return context.all_reduce(tf.distribute.ReduceOp.SUM, tf.stop_gradient(count))
+
+
 def _masked_mean(values, selected, count_per_selected=1.0):
-    """sum(values[selected]) / (count(selected) * count_per_selected); 0 if nothing selected."""
+    """sum(values[selected]) / (count(selected) * count_per_selected); 0 if nothing selected.
+    The count is over all replicas (``global_count``)."""
     total = tf.reduce_sum(tf.where(selected, values, tf.zeros_like(values)))
     count = tf.reduce_sum(tf.cast(selected, tf.float32)) * count_per_selected
-    return tf.math.divide_no_nan(total, count)
+    return tf.math.divide_no_nan(total, global_count(count))
 
 
 def rpn_class_loss_graph(rpn_match, rpn_class_logits):
@@ -119,7 +135,7 @@ def mrcnn_class_loss_graph(target_class_ids, pred_class_logits, active_class_ids
     pred_active = tf.gather(active, pred_class_ids, batch_dims=1)  # [B, T]
     loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=target_class_ids, logits=logits)
     loss = tf.where(pred_active != 0, loss * pred_active, 0.0)
-    return tf.math.divide_no_nan(tf.reduce_sum(loss), tf.reduce_sum(pred_active))
+    return tf.math.divide_no_nan(tf.reduce_sum(loss), global_count(tf.reduce_sum(pred_active)))
 
 
 def _target_class_slice(values, target_class_ids, positive):

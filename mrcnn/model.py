@@ -25,7 +25,7 @@ import tensorflow as tf
 from tensorflow.core.protobuf import config_pb2, rewriter_config_pb2
 from tensorflow.python.eager import context as _tf_context
 
-from mrcnn import graph, training, weights
+from mrcnn import distribute, graph, training, weights
 from mrcnn.anchors import compute_backbone_shapes, get_anchors as _get_anchors  # noqa: F401
 from mrcnn.data_generator import (build_detection_targets, data_generator,  # noqa: F401
                                   generate_random_rois)
@@ -144,15 +144,24 @@ class MaskRCNN:
         mode: "training" or "inference".
         config: a ``Config`` subclass instance.
         model_dir: folder for training logs and checkpoints.
+        strategy: a ``tf.distribute.Strategy`` to build and train under; None chooses one
+            (``mrcnn.distribute.choose_strategy``): ``TF_CONFIG`` set ->
+            ``MultiWorkerMirroredStrategy``; ``GPU_COUNT > 1`` -> ``MirroredStrategy`` over that
+            many GPUs; else the default strategy. The model, and in ``compile``/``train`` the
+            optimizer and its slots, are created in its scope (``self.strategy``).
+            ``IMAGES_PER_GPU`` is the batch of one replica.
 
     Raises:
-        ValueError: unknown mode, or a configuration that cannot work in that mode.
+        ValueError: unknown mode, or a configuration that cannot work in that mode;
+            ``GPU_COUNT`` larger than the number of visible GPUs (both named); a malformed
+            ``TF_CONFIG``.
     """
 
-    def __init__(self, mode, config, model_dir):
+    def __init__(self, mode, config, model_dir, strategy=None):
         if mode not in ("training", "inference"):
             raise ValueError(f'mode must be "training" or "inference", not {mode!r}')
         config.validate(mode)
+        self.strategy = distribute.choose_strategy(config, strategy)
         self.mode = mode
         self.config = config
         self.model_dir = model_dir
@@ -164,10 +173,13 @@ class MaskRCNN:
 
     # ------------------------------------------------------------------ graph
     def build(self, mode, config):
-        """Builds the Keras model of ``mode`` (see ``mrcnn.graph``)."""
-        if mode == "inference":
-            return graph.build_inference_model(config)
-        return graph.build_training_model(config)
+        """Builds the Keras model of ``mode`` (see ``mrcnn.graph``) in the scope of
+        ``self.strategy``, under the dtype policy of ``config.MIXED_PRECISION``."""
+        strategy = getattr(self, "strategy", None) or tf.distribute.get_strategy()
+        with strategy.scope():
+            if mode == "inference":
+                return graph.build_inference_model(config)
+            return graph.build_training_model(config)
 
     # ------------------------------------------------------------------ training
     def set_trainable(self, layer_regex, keras_model=None, indent=0, verbose=1):

@@ -4,6 +4,22 @@
 The training model is a Keras functional model whose last five outputs are the losses; its own
 ``train_step`` adds them with ``LOSS_WEIGHTS`` plus Matterport's L2 weight decay and applies SGD
 with momentum and per-tensor ``clipnorm``. No private Keras attributes are used.
+
+Under a ``tf.distribute`` strategy with N > 1 replicas (``mrcnn.distribute``), checked against
+Keras 3.15's TensorFlow trainer and optimizer: ``fit`` runs ``train_step`` once per replica, the
+optimizer all-reduces the gradients by SUM (no division by N), clips *before* that all-reduce
+(``clipnorm`` per replica) and the loss trackers average the replicas' values. So here:
+
+* each loss is the replica's share of the global-batch mean (``mrcnn.losses.global_count``) and
+  the L2 term is added as ``L2 / N`` per replica: the summed gradients are exactly those of the
+  global-batch loss plus L2 once;
+* ``train_step`` all-reduces the gradients itself, clips each tensor to ``GRADIENT_CLIP_NORM``
+  (after unscaling a float16 loss scale), and hands ``g / N`` to the optimizer, compiled without
+  ``clipnorm``, whose own SUM gives back ``g``: the same clipping as on one device;
+* the logged values are multiplied by N, so their replica mean is the global-batch loss.
+
+With ``MIXED_PRECISION = "mixed_float16"`` the optimizer is a ``LossScaleOptimizer`` and the
+train step scales the loss with ``optimizer.scale_loss``.
 """
 
 import logging
@@ -14,7 +30,7 @@ import re
 import keras
 import tensorflow as tf
 
-from mrcnn import losses, weights
+from mrcnn import distribute, losses, precision, weights
 from mrcnn.config import NUMERIC_RULES, check_number
 from mrcnn.layer_walk import is_nested_model, walk_layers
 from mrcnn.layers.loss_layer import LOSS_NAMES
@@ -49,36 +65,62 @@ class TrainingModel(keras.Model):
     def metrics(self):
         return list(self.loss_trackers.values())
 
-    def _compute_losses(self, data, training):
+    def _compute_losses(self, data, training, replicas=1):
         # fit() passes the 7 (or 8) input tensors as they come from the dataset; test_on_batch()
         # and friends wrap them as (x, y, sample_weight).
         if isinstance(data, (tuple, list)) and data and isinstance(data[0], (tuple, list)):
             data = data[0]
-        outputs = self(list(data), training=training)
+        # Distributed datasets carry the bool GT masks as uint8 (mrcnn.distribute).
+        data = [tf.cast(x, spec.dtype) if x.dtype != spec.dtype else x
+                for x, spec in zip(data, self.inputs)]
+        outputs = self(data, training=training)
         named = dict(zip(LOSS_NAMES, outputs[-len(LOSS_NAMES):]))
         config = self.mrcnn_config
         total = tf.add_n([tf.reshape(named[name], []) * float(config.LOSS_WEIGHTS.get(name, 1.0))
                           for name in LOSS_NAMES])
-        total += losses.l2_weight_decay(self.trainable_weights, config.WEIGHT_DECAY)
+        # Once over all replicas: each adds 1/N of it (see the module docstring).
+        total += losses.l2_weight_decay(self.trainable_weights, config.WEIGHT_DECAY) / replicas
         return total, named
 
-    def _track(self, total, named):
-        self.loss_trackers["loss"].update_state(total)
+    def _track(self, total, named, replicas=1):
+        # Under N replicas the values are shares of the global-batch losses: N times a share,
+        # averaged over the replicas by the trackers, is the global-batch value.
+        self.loss_trackers["loss"].update_state(total * replicas)
         for name, value in named.items():
-            self.loss_trackers[name].update_state(value)
+            self.loss_trackers[name].update_state(value * replicas)
         return {name: tracker.result() for name, tracker in self.loss_trackers.items()}
 
+    def _reduce_and_clip(self, grads, replicas):
+        """All-reduced (summed) gradients, clipped per tensor to ``clip_norm_after_all_reduce``
+        (in unscaled units), divided by ``replicas`` for the optimizer's own SUM."""
+        context = tf.distribute.get_replica_context()
+        present = [i for i, g in enumerate(grads) if g is not None]
+        reduced = context.all_reduce(tf.distribute.ReduceOp.SUM, [grads[i] for i in present])
+        clip = getattr(self, "clip_norm_after_all_reduce", None)
+        scale = tf.cast(self.optimizer.scale_loss(tf.constant(1.0)), tf.float32)
+        out = list(grads)
+        for i, g in zip(present, reduced):
+            if clip is not None:
+                g = tf.clip_by_norm(g / tf.cast(scale, g.dtype), clip) * tf.cast(scale, g.dtype)
+            out[i] = g / replicas
+        return out
+
     def train_step(self, data):
+        replicas = tf.distribute.get_replica_context().num_replicas_in_sync
         with tf.GradientTape() as tape:
-            total, named = self._compute_losses(data, training=True)
+            total, named = self._compute_losses(data, training=True, replicas=replicas)
+            scaled = self.optimizer.scale_loss(total)
         variables = self.trainable_variables
-        grads = tape.gradient(total, variables)
+        grads = tape.gradient(scaled, variables)
+        if replicas > 1:
+            grads = self._reduce_and_clip(grads, replicas)
         self.optimizer.apply(grads, variables)
-        return self._track(total, named)
+        return self._track(total, named, replicas)
 
     def test_step(self, data):
-        total, named = self._compute_losses(data, training=False)
-        return self._track(total, named)
+        replicas = tf.distribute.get_replica_context().num_replicas_in_sync
+        total, named = self._compute_losses(data, training=False, replicas=replicas)
+        return self._track(total, named, replicas)
 
 
 def set_trainable(keras_model, layer_regex, indent=0, verbose=1):
@@ -107,6 +149,12 @@ def compile_model(keras_model, config, learning_rate, momentum):
     """SGD with momentum and per-tensor ``clipnorm = GRADIENT_CLIP_NORM`` (Matterport
     ``compile``); the losses come from the model's own train step.
 
+    Created in the scope of the model's strategy (``keras_model.distribute_strategy``), so the
+    optimizer's slots are mirrored like the variables. With several replicas the clipping moves
+    into the train step, after the gradients' all-reduce (the optimizer gets no ``clipnorm``;
+    ``keras_model.clip_norm_after_all_reduce`` holds it). ``MIXED_PRECISION = "mixed_float16"``
+    wraps the SGD in ``keras.optimizers.LossScaleOptimizer``.
+
     Raises:
         ValueError: ``learning_rate`` is not a number > 0 or ``momentum`` not one in [0, 1)
             (the rules of ``Config.LEARNING_RATE`` / ``LEARNING_MOMENTUM``).
@@ -114,14 +162,21 @@ def compile_model(keras_model, config, learning_rate, momentum):
     check_number("learning_rate", learning_rate, *NUMERIC_RULES["LEARNING_RATE"])
     check_number("momentum", momentum, *NUMERIC_RULES["LEARNING_MOMENTUM"])
     clipnorm = config.GRADIENT_CLIP_NORM
-    # Plain floats: Keras refuses an int or NumPy momentum, which the rules accept.
-    optimizer = keras.optimizers.SGD(learning_rate=float(learning_rate), momentum=float(momentum),
-                                     clipnorm=None if clipnorm is None else float(clipnorm))
-    keras_model.compile(optimizer=optimizer)
-    # The momentum slots now, eagerly: created inside fit()'s first traced step instead, their
-    # initializers are lifted out of the graph one by one and tf.function traces the whole step
-    # a second time (a function that creates variables is traced again without them).
-    optimizer.build(keras_model.trainable_variables)
+    clipnorm = None if clipnorm is None else float(clipnorm)
+    strategy = keras_model.distribute_strategy
+    replicated = strategy.num_replicas_in_sync > 1
+    with strategy.scope():
+        # Plain floats: Keras refuses an int or NumPy momentum, which the rules accept.
+        optimizer = keras.optimizers.SGD(learning_rate=float(learning_rate),
+                                         momentum=float(momentum),
+                                         clipnorm=None if replicated else clipnorm)
+        optimizer = precision.wrap_optimizer(optimizer, config.MIXED_PRECISION)
+        keras_model.clip_norm_after_all_reduce = clipnorm if replicated else None
+        keras_model.compile(optimizer=optimizer)
+        # The momentum slots now, eagerly: created inside fit()'s first traced step instead, their
+        # initializers are lifted out of the graph one by one and tf.function traces the whole step
+        # a second time (a function that creates variables is traced again without them).
+        optimizer.build(keras_model.trainable_variables)
 
 
 class MatterportCheckpoint(keras.callbacks.Callback):
@@ -156,10 +211,17 @@ def train(mrcnn_model, train_dataset, val_dataset, learning_rate, epochs, layers
           augmentation=None, custom_callbacks=None, no_augmentation_sources=None, seed=None):
     """Trains ``mrcnn_model`` (a training-mode ``MaskRCNN``); see ``MaskRCNN.train``.
 
+    Under the model's strategy (``mrcnn.distribute``) the data are distributed with
+    ``distribute_datasets_from_function`` (each worker reads ``image_ids[i::workers]``, so every
+    image is seen once per epoch over all workers; ``IMAGES_PER_GPU`` per replica), and only the
+    chief writes checkpoints and TensorBoard logs (atomically, as on one device).
+
     Raises:
         ValueError: not a training model; ``learning_rate`` is not a number > 0 (checked as
             ``Config.LEARNING_RATE`` is, before any data is loaded); a configuration value
             breaks its rule (``Config.validate``).
+        mrcnn.distribute.WorkerLostError: a collective of a multi-worker run failed (another
+            worker died or timed out).
     """
     from mrcnn.data_pipeline import build_dataset
 
@@ -170,17 +232,27 @@ def train(mrcnn_model, train_dataset, val_dataset, learning_rate, epochs, layers
     config.validate("training")  # values may have been changed since the model was built
     layers = LAYER_REGEX.get(layers, layers)
 
-    train_data = build_dataset(train_dataset, config, shuffle=True, augmentation=augmentation,
-                               no_augmentation_sources=no_augmentation_sources, seed=seed)
-    val_data = build_dataset(val_dataset, config, shuffle=True, seed=seed)
+    # Under a multi-replica strategy each worker reads its own shard of the images, in batches
+    # of IMAGES_PER_GPU per replica (mrcnn.distribute).
+    strategy = mrcnn_model.keras_model.distribute_strategy
+    per_replica = (config.IMAGES_PER_GPU if strategy.num_replicas_in_sync > 1
+                   else config.BATCH_SIZE)
+    train_data = distribute.distribute_dataset(strategy, lambda shard, batch_size: build_dataset(
+        train_dataset, config, shuffle=True, augmentation=augmentation,
+        no_augmentation_sources=no_augmentation_sources, seed=seed, batch_size=batch_size,
+        shard=shard), per_replica)
+    val_data = distribute.distribute_dataset(strategy, lambda shard, batch_size: build_dataset(
+        val_dataset, config, shuffle=True, seed=seed, batch_size=batch_size, shard=shard),
+        per_replica)
 
-    os.makedirs(mrcnn_model.log_dir, exist_ok=True)
-    callbacks = [
-        StopOnNaN(),
-        keras.callbacks.TensorBoard(log_dir=mrcnn_model.log_dir, histogram_freq=0,
-                                    write_graph=False),
-        MatterportCheckpoint(mrcnn_model.checkpoint_path),
-    ]
+    # Checkpoints and TensorBoard logs: the chief only (every worker of a multi-worker run).
+    chief = distribute.is_chief(strategy)
+    callbacks = [StopOnNaN()]
+    if chief:
+        os.makedirs(mrcnn_model.log_dir, exist_ok=True)
+        callbacks += [keras.callbacks.TensorBoard(log_dir=mrcnn_model.log_dir, histogram_freq=0,
+                                                  write_graph=False),
+                      MatterportCheckpoint(mrcnn_model.checkpoint_path)]
     if custom_callbacks:
         # Before TensorBoard and the checkpoint, so that they see what the callbacks log.
         callbacks = callbacks[:1] + list(custom_callbacks) + callbacks[1:]
@@ -192,9 +264,11 @@ def train(mrcnn_model, train_dataset, val_dataset, learning_rate, epochs, layers
 
     history = None
     if epochs > mrcnn_model.epoch:
-        history = mrcnn_model.keras_model.fit(
-            train_data, initial_epoch=mrcnn_model.epoch, epochs=epochs,
-            steps_per_epoch=config.STEPS_PER_EPOCH, callbacks=callbacks,
-            validation_data=val_data, validation_steps=config.VALIDATION_STEPS, shuffle=False)
+        with distribute.collective_errors(strategy):
+            history = mrcnn_model.keras_model.fit(
+                train_data, initial_epoch=mrcnn_model.epoch, epochs=epochs,
+                steps_per_epoch=config.STEPS_PER_EPOCH, callbacks=callbacks,
+                validation_data=val_data, validation_steps=config.VALIDATION_STEPS,
+                shuffle=False)
     mrcnn_model.epoch = max(mrcnn_model.epoch, epochs)
     return history
