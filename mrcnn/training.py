@@ -34,6 +34,7 @@ from mrcnn import distribute, losses, precision, weights
 from mrcnn.config import NUMERIC_RULES, check_number
 from mrcnn.layer_walk import is_nested_model, walk_layers
 from mrcnn.layers.loss_layer import LOSS_NAMES
+from mrcnn.pipeline_teardown import release_input_pipeline
 
 logger = logging.getLogger("mrcnn")
 
@@ -264,11 +265,16 @@ def train(mrcnn_model, train_dataset, val_dataset, learning_rate, epochs, layers
 
     history = None
     if epochs > mrcnn_model.epoch:
-        with distribute.collective_errors(strategy):
-            history = mrcnn_model.keras_model.fit(
-                train_data, initial_epoch=mrcnn_model.epoch, epochs=epochs,
-                steps_per_epoch=config.STEPS_PER_EPOCH, callbacks=callbacks,
-                validation_data=val_data, validation_steps=config.VALIDATION_STEPS,
-                shuffle=False)
+        try:
+            with distribute.collective_errors(strategy):
+                history = mrcnn_model.keras_model.fit(
+                    train_data, initial_epoch=mrcnn_model.epoch, epochs=epochs,
+                    steps_per_epoch=config.STEPS_PER_EPOCH, callbacks=callbacks,
+                    validation_data=val_data, validation_steps=config.VALIDATION_STEPS,
+                    shuffle=False)
+        except BaseException as e:
+            # Destroy the input pipeline here, not at interpreter exit (where it deadlocks).
+            release_input_pipeline(e, mrcnn_model.keras_model)
+            raise
     mrcnn_model.epoch = max(mrcnn_model.epoch, epochs)
     return history
