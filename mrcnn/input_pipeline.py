@@ -11,7 +11,8 @@ __all__ = ["build_dataset"]
 
 
 def build_dataset(dataset, config, shuffle=True, augmentation=None, no_augmentation_sources=None,
-                  seed=None, batch_size=None, repeat=True, *, loader=None, shard=None):
+                  seed=None, batch_size=None, repeat=True, *, loader=None, shard=None,
+                  start=0):
     """The training input pipeline as a ``tf.data.Dataset`` (replaces Matterport's
     ``data_generator`` + ``fit_generator(workers=..., use_multiprocessing=True)``).
 
@@ -46,6 +47,9 @@ def build_dataset(dataset, config, shuffle=True, augmentation=None, no_augmentat
         shard: ``(index, count)``: read only ``image_ids[index::count]`` (one worker's part of
             a multi-worker run, ``mrcnn.distribute``; the ``count`` shards together hold every
             image once); None reads all.
+        start: elements of the (shuffled, repeated) id stream to skip before loading, cheaply
+            (no image is loaded for them): with a ``seed``, the dataset then continues the
+            stream of a fresh one at that position (resuming at a step, ``mrcnn.backup``).
 
     Returns:
         ``tf.data.Dataset`` of tuples of 7 tensors, in training-model input order
@@ -107,6 +111,8 @@ def build_dataset(dataset, config, shuffle=True, augmentation=None, no_augmentat
         ds = ds.shuffle(len(ids), seed=seed, reshuffle_each_iteration=True)
     if repeat:
         ds = ds.repeat()
+    if start:
+        ds = ds.skip(int(start))
     ds = ds.map(load_graph, num_parallel_calls=tf.data.AUTOTUNE,
                 deterministic=seed is not None)
     ds = ds.filter(lambda ok, *tensors: ok)

@@ -124,6 +124,37 @@ def find_last_checkpoint(model_dir, name):
         errno.ENOENT, f"Could not find weight files in {os.path.join(model_dir, dir_names[-1])}")
 
 
+def _newer_backup(model_dir, config, checkpoint):
+    """The step backup of the newest run folder when it is at least as far as ``checkpoint``
+    (or there is none in that folder), else None."""
+    import json
+    from mrcnn.backup import backup_path
+    key = (config.NAME or "mrcnn").lower()
+    try:
+        dir_names = sorted(d for d in next(os.walk(model_dir))[1] if d.startswith(key))
+    except StopIteration:
+        return None
+    for dir_name in reversed(dir_names):
+        folder = os.path.join(model_dir, dir_name)
+        path = backup_path(folder, key)
+        if os.path.exists(path):
+            if checkpoint is None or os.path.dirname(checkpoint) != folder:
+                if checkpoint is None or os.path.dirname(checkpoint) < folder:
+                    return path
+                return None
+            m = _CHECKPOINT_RE.match(checkpoint)
+            try:
+                with np.load(path) as data:
+                    state = json.loads(str(data["__state__"]))
+            except Exception:  # noqa: BLE001 - an unreadable backup: use the checkpoint
+                return None
+            done = int(m.group(6)) * int(state["steps_per_epoch"]) if m else 0
+            return path if int(state["global_step"]) >= done else None
+        if checkpoint is not None and os.path.dirname(checkpoint) == folder:
+            return None
+    return None
+
+
 def log(text, array=None):
     """Prints a text message; with an array, also its shape, min, max and dtype."""
     if array is not None:
@@ -168,7 +199,11 @@ class MaskRCNN:
         self._anchor_cache = {}  # molded (h, w) -> normalized anchors (Matterport's name)
         self._pixel_anchor_cache = {}  # molded (h, w) -> pixel anchors (self.anchors)
         self._predict_fn = None
+        self._resume_backup = None  # (state, weights, optimizer values) of a loaded backup
         self.set_log_dir()
+        if config.SEED is not None:
+            # Initial weights (and Keras' other random draws) from the seed.
+            keras.utils.set_random_seed(int(config.SEED))
         self.keras_model = self.build(mode=mode, config=config)
 
     # ------------------------------------------------------------------ graph
@@ -237,10 +272,28 @@ class MaskRCNN:
         Looks in the newest ``<name>YYYYmmddTHHMM`` folder that holds a ``mask_rcnn*.h5``
         file (Matterport looked only in the newest folder, even when it was empty).
 
+        A training-mode model gets the run's step backup (``backup_<name>.npz``,
+        ``mrcnn.backup``) instead when it is at least as far as that folder's last epoch
+        checkpoint (or the folder has only the backup), so that ``load_weights(find_last())``
+        plus the same ``train()`` continues at the step after it. The return value is a path
+        string either way (Matterport's type).
+
         Raises:
             FileNotFoundError: no such folder or checkpoint.
         """
-        return find_last_checkpoint(self.model_dir, self.config.NAME)
+        try:
+            path = find_last_checkpoint(self.model_dir, self.config.NAME)
+        except FileNotFoundError:
+            if self.mode != "training":
+                raise
+            path = None
+        if self.mode == "training":
+            found = _newer_backup(self.model_dir, self.config, path)
+            if found:
+                return found
+        if path is None:
+            return find_last_checkpoint(self.model_dir, self.config.NAME)
+        return path
 
     def load_weights(self, filepath, by_name=False, exclude=None):
         """Loads weights from a Keras 2 HDF5 file such as ``mask_rcnn_coco.h5``.
@@ -250,10 +303,32 @@ class MaskRCNN:
         ``train()`` also restores the epoch counter and log folder (``set_log_dir``).
         See ``mrcnn.weights.load_weights`` for the errors raised.
         """
+        if str(filepath).endswith(".npz") and \
+                os.path.basename(str(filepath)).startswith("backup_"):
+            return self._load_backup(filepath)
         report = weights.load_weights(self.keras_model, filepath, by_name=by_name,
                                       exclude=exclude)
         self.set_log_dir(filepath)
         return report
+
+    def _load_backup(self, filepath):
+        """A step backup (``mrcnn.backup``): weights now; optimizer state and the step for the
+        next ``train()``; log folder and epoch as the backup's run."""
+        from mrcnn import backup
+        if self.mode != "training":
+            raise ValueError(f"{filepath} is a step backup for resuming training; an "
+                             "inference model loads an epoch checkpoint mask_rcnn_*.h5")
+        state, ws, opt = backup.read_backup(filepath)
+        backup.assign_weights(self.keras_model, filepath, state, ws)
+        self.set_log_dir()
+        name = self.config.NAME.lower() if self.config.NAME else "mrcnn"
+        self.log_dir = os.path.dirname(os.path.abspath(str(filepath)))
+        self.checkpoint_path = os.path.join(self.log_dir, f"mask_rcnn_{name}_" + "{epoch:04d}.h5")
+        self.epoch = int(state["epoch"])
+        self._resume_backup = (state, ws, opt)
+        print(f"Re-starting from epoch {self.epoch}, step {state['step_in_epoch']} "
+              f"(step backup {filepath})")
+        return None
 
     def get_imagenet_weights(self):
         """Downloads (once) the ImageNet weights of ``config.BACKBONE`` and returns their path

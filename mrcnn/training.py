@@ -26,14 +26,16 @@ import logging
 import math
 import os
 import re
+import sys
 
 import keras
 import tensorflow as tf
 
-from mrcnn import distribute, losses, precision, weights
+from mrcnn import backup, distribute, losses, precision, signals, weights
 from mrcnn.config import NUMERIC_RULES, check_number
 from mrcnn.layer_walk import is_nested_model, walk_layers
 from mrcnn.layers.loss_layer import LOSS_NAMES
+from mrcnn.ops import target_ops
 from mrcnn.pipeline_teardown import release_input_pipeline
 
 logger = logging.getLogger("mrcnn")
@@ -107,8 +109,15 @@ class TrainingModel(keras.Model):
         return out
 
     def train_step(self, data):
-        replicas = tf.distribute.get_replica_context().num_replicas_in_sync
-        with tf.GradientTape() as tape:
+        context = tf.distribute.get_replica_context()
+        replicas = context.num_replicas_in_sync
+        seed = self.mrcnn_config.SEED
+        if seed is not None:
+            # RoI sampling keyed on (SEED, step, replica): repeatable, and resumable at any step.
+            seed = tf.stack([tf.constant(int(seed), tf.int64),
+                             tf.cast(self.optimizer.iterations, tf.int64) * replicas
+                             + tf.cast(context.replica_id_in_sync_group, tf.int64)])
+        with tf.GradientTape() as tape, target_ops.sampling_seed(seed):
             total, named = self._compute_losses(data, training=True, replicas=replicas)
             scaled = self.optimizer.scale_loss(total)
         variables = self.trainable_variables
@@ -233,21 +242,44 @@ def train(mrcnn_model, train_dataset, val_dataset, learning_rate, epochs, layers
     config.validate("training")  # values may have been changed since the model was built
     layers = LAYER_REGEX.get(layers, layers)
 
+    if seed is None:
+        seed = config.SEED
     # Under a multi-replica strategy each worker reads its own shard of the images, in batches
     # of IMAGES_PER_GPU per replica (mrcnn.distribute).
     strategy = mrcnn_model.keras_model.distribute_strategy
     per_replica = (config.IMAGES_PER_GPU if strategy.num_replicas_in_sync > 1
                    else config.BATCH_SIZE)
-    train_data = distribute.distribute_dataset(strategy, lambda shard, batch_size: build_dataset(
-        train_dataset, config, shuffle=True, augmentation=augmentation,
-        no_augmentation_sources=no_augmentation_sources, seed=seed, batch_size=batch_size,
-        shard=shard), per_replica)
-    val_data = distribute.distribute_dataset(strategy, lambda shard, batch_size: build_dataset(
-        val_dataset, config, shuffle=True, seed=seed, batch_size=batch_size, shard=shard),
-        per_replica)
+    spe = config.STEPS_PER_EPOCH
+
+    def datasets(step):
+        # The seeded streams continue at global step ``step`` (mrcnn.backup).
+        train_data = distribute.distribute_dataset(
+            strategy, lambda shard, batch_size: build_dataset(
+                train_dataset, config, shuffle=True, augmentation=augmentation,
+                no_augmentation_sources=no_augmentation_sources, seed=seed,
+                batch_size=batch_size, shard=shard, start=step * batch_size), per_replica)
+        val_data = distribute.distribute_dataset(
+            strategy, lambda shard, batch_size: build_dataset(
+                val_dataset, config, shuffle=True, seed=seed, batch_size=batch_size,
+                shard=shard), per_replica)
+        return train_data, val_data
+
+    # A step backup loaded by load_weights(find_last()) (mrcnn.backup): continue after it.
+    resume = getattr(mrcnn_model, "_resume_backup", None)
+    mrcnn_model._resume_backup = None
+    if resume is not None and resume[0]["steps_per_epoch"] != spe:
+        raise ValueError(f"the step backup was written with STEPS_PER_EPOCH = "
+                         f"{resume[0]['steps_per_epoch']}, the config has {spe}: resume with "
+                         "the same config, or load the epoch .h5 checkpoint")
+    start_step = resume[0]["global_step"] if resume else mrcnn_model.epoch * spe
 
     # Checkpoints and TensorBoard logs: the chief only (every worker of a multi-worker run).
     chief = distribute.is_chief(strategy)
+    stop = signals.StopOnSignal()
+    backup_cb = backup.BackupCallback(
+        backup.backup_path(mrcnn_model.log_dir, config.NAME), start_step, spe, per_replica,
+        seed, every=config.BACKUP_EVERY_STEPS, stop=stop, write=chief,
+        learning_rate=float(learning_rate))
     callbacks = [StopOnNaN()]
     if chief:
         os.makedirs(mrcnn_model.log_dir, exist_ok=True)
@@ -257,24 +289,56 @@ def train(mrcnn_model, train_dataset, val_dataset, learning_rate, epochs, layers
     if custom_callbacks:
         # Before TensorBoard and the checkpoint, so that they see what the callbacks log.
         callbacks = callbacks[:1] + list(custom_callbacks) + callbacks[1:]
+    callbacks.append(backup_cb)  # last: a stop signal is seen after every other callback ran
 
     print(f"\nStarting at epoch {mrcnn_model.epoch}. LR={learning_rate}\n")
     print(f"Checkpoint Path: {mrcnn_model.checkpoint_path}")
     set_trainable(mrcnn_model.keras_model, layers)
     compile_model(mrcnn_model.keras_model, config, learning_rate, config.LEARNING_MOMENTUM)
+    if resume is not None:
+        backup.restore_optimizer(mrcnn_model.keras_model, resume[0], resume[2])
+        mrcnn_model.keras_model.optimizer.learning_rate.assign(float(learning_rate))
+        print(f"Resuming after global step {start_step} (epoch {start_step // spe + 1}, step "
+              f"{start_step % spe} of {spe}) from the step backup")
+
+    # Runs of fit: the rest of a partly trained epoch (resume), then whole epochs.
+    runs = []
+    first_epoch = start_step // spe
+    if start_step % spe and first_epoch < epochs:
+        runs.append((first_epoch, first_epoch + 1, spe - start_step % spe, start_step))
+        first_epoch += 1
+    if epochs > first_epoch:
+        runs.append((first_epoch, epochs, spe, first_epoch * spe))
 
     history = None
-    if epochs > mrcnn_model.epoch:
-        try:
-            with distribute.collective_errors(strategy):
+    try:
+        with stop, distribute.collective_errors(strategy):
+            for initial_epoch, end_epoch, steps, step in runs:
+                train_data, val_data = datasets(step)
                 history = mrcnn_model.keras_model.fit(
-                    train_data, initial_epoch=mrcnn_model.epoch, epochs=epochs,
-                    steps_per_epoch=config.STEPS_PER_EPOCH, callbacks=callbacks,
+                    train_data, initial_epoch=initial_epoch, epochs=end_epoch,
+                    steps_per_epoch=steps, callbacks=callbacks,
                     validation_data=val_data, validation_steps=config.VALIDATION_STEPS,
                     shuffle=False)
-        except BaseException as e:
-            # Destroy the input pipeline here, not at interpreter exit (where it deadlocks).
-            release_input_pipeline(e, mrcnn_model.keras_model)
-            raise
+    except BaseException as e:
+        # Destroy the input pipeline here, not at interpreter exit (where it deadlocks).
+        release_input_pipeline(e, mrcnn_model.keras_model)
+        if isinstance(e, backup.TrainingInterrupted):
+            _exit_interrupted(e, mrcnn_model, chief)
+        raise
     mrcnn_model.epoch = max(mrcnn_model.epoch, epochs)
     return history
+
+
+def _exit_interrupted(e, mrcnn_model, chief):
+    """One line on where the backup is and how to resume, then ``SystemExit(128 + signum)``
+    (143 for SIGTERM, 130 for SIGINT); in IPython/Jupyter a ``KeyboardInterrupt`` instead (the
+    kernel stays alive)."""
+    where = e.path if chief else "on the chief worker"
+    print(f"Training stopped by signal {e.signum} after the step backup {where}; resume with "
+          f"model.load_weights(model.find_last(), by_name=True) and the same train(...) call "
+          f"(model_dir={mrcnn_model.model_dir!r}).", flush=True)
+    ipython = sys.modules.get("IPython")
+    if ipython is not None and getattr(ipython, "get_ipython", lambda: None)() is not None:
+        raise KeyboardInterrupt(str(e)) from None
+    raise SystemExit(128 + e.signum) from None

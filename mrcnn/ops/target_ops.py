@@ -10,6 +10,8 @@ Boxes are (y1, x1, y2, x2), normalized (pixel ``(y1, x1, y2 - 1, x2 - 1)`` divid
 ``(H - 1, W - 1)``, the ``tf.image.crop_and_resize`` convention).
 """
 
+import contextlib
+
 import tensorflow as tf
 
 from mrcnn.ops.box_ops import BoxCoder, overlaps
@@ -18,6 +20,26 @@ from mrcnn.ops.box_ops import BoxCoder, overlaps
 CROWD_IOU_THRESHOLD = 0.001
 # IoU with a GT box from which a proposal is a positive.
 POSITIVE_IOU_THRESHOLD = 0.5
+
+
+# The seed of the RoI sampling while a seeded train step is traced (``sampling_seed``); None:
+# stateful ``tf.random.uniform`` (a new draw each call, not reproducible).
+_SAMPLING_SEED = [None]
+
+
+@contextlib.contextmanager
+def sampling_seed(seed):
+    """While active, ``detection_targets`` draws its RoI sampling keys with
+    ``tf.random.stateless_uniform(seed=seed)``: the same ``seed`` (an int32/int64 tensor of
+    shape [2], e.g. ``(Config.SEED, optimizer.iterations)``) gives the same sample, so a seeded
+    training run is reproducible and resumable at any step. Used by the train step, at trace
+    time (a plain module value, so the replicas' tracing threads see it too)."""
+    previous = _SAMPLING_SEED[0]
+    _SAMPLING_SEED[0] = seed
+    try:
+        yield
+    finally:
+        _SAMPLING_SEED[0] = previous
 
 
 def sample_counts(config):
@@ -126,7 +148,11 @@ def detection_targets(proposals, gt_class_ids, gt_boxes, gt_masks, config):
     else:
         k_pos = min(positive_max, num_proposals)
         k_neg = min(rois_per_image, num_proposals)
-    keys = tf.random.uniform(tf.shape(proposal_valid), dtype=tf.float32)
+    if _SAMPLING_SEED[0] is None:
+        keys = tf.random.uniform(tf.shape(proposal_valid), dtype=tf.float32)
+    else:
+        keys = tf.random.stateless_uniform(tf.shape(proposal_valid), seed=_SAMPLING_SEED[0],
+                                           dtype=tf.float32)
     pos_index = tf.math.top_k(tf.where(positive, keys, -1.0), k=k_pos, sorted=True).indices
     neg_index = tf.math.top_k(tf.where(negative, keys, -1.0), k=k_neg, sorted=True).indices
 
