@@ -335,7 +335,7 @@ def _exit_interrupted(e, mrcnn_model, chief):
     (143 for SIGTERM, 130 for SIGINT); in IPython/Jupyter a ``KeyboardInterrupt`` instead (the
     kernel stays alive)."""
     where = e.path if chief else "on the chief worker"
-    print(f"Training stopped by signal {e.signum} after the step backup {where}; resume with "
+    print(f"\nTraining stopped by signal {e.signum} after the step backup {where}; resume with "
           f"model.load_weights(model.find_last(), by_name=True) and the same train(...) call "
           f"(model_dir={mrcnn_model.model_dir!r}).", flush=True)
     ipython = sys.modules.get("IPython")
