@@ -75,12 +75,18 @@ def write_backup(path, keras_model, state):
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 -> the usual file mode
         _save_npz(tmp, arrays)
         os.replace(tmp, path)
+        for stale in os.listdir(folder):  # left by a process killed while writing
+            if stale.startswith(".backup-") and stale.endswith(".tmp"):
+                try:
+                    os.remove(os.path.join(folder, stale))
+                except OSError:
+                    pass
     except OSError as e:
         try:
             os.remove(tmp)
         except OSError:
             pass
-        print(f"WARNING: the step backup could not be written ({e}); the previous backup "
+        print(f"\nWARNING: the step backup could not be written ({e}); the previous backup "
               f"{path} is kept and training goes on.", file=sys.stderr, flush=True)
         return False
     return True

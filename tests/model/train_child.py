@@ -9,7 +9,9 @@ Scenarios: ``ok`` (plain run), ``bad_masks`` (every load_mask returns masks of t
 KeyboardInterrupt at step 2). ``--signal-at K`` sends the signal to this process at the end of
 global step K (counted from the start of the run, over epochs). ``--resume`` does
 ``model.load_weights(model.find_last(), by_name=True)`` before ``train()``. ``--weights-out``
-writes every weight of the training model to an .npz file at the end.
+writes every weight of the training model to an .npz file at the end. ``--faults`` patches the
+step-backup writer: its 2nd write fails with ENOSPC (disk full), its 3rd writes half a file and
+then kills the process with SIGKILL.
 """
 
 import argparse
@@ -73,6 +75,27 @@ class InterruptAt(keras.callbacks.Callback):
             raise KeyboardInterrupt
 
 
+def patch_backup_writer():
+    import errno
+
+    from mrcnn import backup
+    real, calls = backup._save_npz, []
+
+    def faulty(path, arrays):
+        calls.append(path)
+        if len(calls) == 2:
+            raise OSError(errno.ENOSPC, "No space left on device", path)
+        if len(calls) == 3:
+            with open(path, "wb") as f:
+                f.write(b"PK\x03\x04" + b"\0" * 100000)  # half a zip file
+                f.flush()
+                os.fsync(f.fileno())
+            os.kill(os.getpid(), signal.SIGKILL)
+        real(path, arrays)
+
+    backup._save_npz = faulty
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("model_dir")
@@ -86,7 +109,10 @@ def main():
     p.add_argument("--signal", default="TERM", choices=["TERM", "INT"])
     p.add_argument("--resume", action="store_true")
     p.add_argument("--weights-out", default=None)
+    p.add_argument("--faults", action="store_true")
     args = p.parse_args()
+    if args.faults:
+        patch_backup_writer()
 
     class Cfg(ChildConfig):
         STEPS_PER_EPOCH = args.steps
