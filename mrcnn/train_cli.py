@@ -91,9 +91,12 @@ def add_parsers(commands):
                             "via:REGIONS.json[:IMAGES_DIR]")
     train.add_argument("--val", metavar="SPEC",
                        help="validation data, same forms (default: the training data)")
-    train.add_argument("--weights", required=True, metavar=TRAIN_WEIGHTS,
-                       help="initial weights: coco, imagenet, last (continue the newest run of "
-                            "--name), none (random) or a .h5 file")
+    train.add_argument("--weights", default=None, metavar=TRAIN_WEIGHTS,
+                       help="initial weights (required unless --resume): coco, imagenet, last "
+                            "(continue the newest run of --name), none (random) or a .h5 file")
+    train.add_argument("--resume", action="store_true",
+                       help="continue the newest run of --name at the step after its step "
+                            "backup (or its last epoch): the same as --weights last")
     train.add_argument("--epochs", required=True, type=_positive, metavar="N",
                        help="the epoch to train up to")
     train.add_argument("--layers", default="heads", choices=LAYER_CHOICES,
@@ -149,6 +152,14 @@ def check_args(parser, args):
                 parse_dataset_spec(spec)
             except ValueError as e:
                 parser.error(f"--{option}: {e}")
+    if args.command == "train":
+        if getattr(args, "resume", False):
+            if args.weights not in (None, "last"):
+                parser.error(f"--resume continues the last run; it cannot start from "
+                             f"--weights {args.weights} (drop one of the two)")
+            args.weights = "last"
+        elif args.weights is None:
+            parser.error("the following arguments are required: --weights (or --resume)")
     keywords = ("coco", "imagenet", "last", "none") if args.command == "train" else ("last",)
     if args.weights.lower() not in keywords:
         if not os.path.isfile(args.weights):
@@ -224,8 +235,9 @@ def load_initial_weights(model, spec):
     """Loads ``--weights`` into a training model; returns the path loaded, or None for
     ``none``. ``last`` continues the newest run (``load_weights`` sets the epoch and folder).
 
-    This is where a ``--resume`` option belongs (issue 13): it would pass the checkpoint of a
-    stopped run here, as ``last`` does, and the optimizer state with it.
+    ``last`` (``--resume``) takes ``model.find_last()``, which in training mode is the run's
+    step backup when it is at least as far as the last epoch checkpoint (``mrcnn.backup``):
+    ``train()`` then continues at the step after it, with the optimizer state (issue 13).
     """
     from mrcnn.cli import _resolve_weights
     name = spec.lower()
@@ -248,7 +260,9 @@ def load_initial_weights(model, spec):
                                  "train once with other --weights first)") from None
     else:
         path = _resolve_weights(spec)
-    exclude = None if name == "imagenet" else _heads_excluded(model, path)
+    # A step backup (.npz) is always of this very model: nothing to exclude.
+    exclude = None if name == "imagenet" or str(path).endswith(".npz") else \
+        _heads_excluded(model, path)
     try:
         model.load_weights(path, by_name=True, exclude=exclude)
     except (OSError, ValueError) as e:

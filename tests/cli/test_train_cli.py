@@ -115,6 +115,22 @@ def test_argument_errors_exit_2_before_loading(tmp_path):
         assert "Traceback" not in out.stderr
 
 
+def test_resume_or_weights_is_required_and_resume_excludes_other_weights(tmp_path):
+    export, _ = write_export(tmp_path / "export.json", n_images=1)
+    spec = f"coco:{export}:{COCO_DIR / 'train2017'}"
+    cases = [
+        (["train", "--dataset", spec, "--epochs", "1", "--image-size", "128"],
+         "the following arguments are required: --weights (or --resume)"),
+        (["train", "--dataset", spec, "--resume", "--weights", "coco", "--epochs", "1",
+          "--image-size", "128"], "--resume continues the last run"),
+    ]
+    for args, message in cases:
+        out = run(*args, cwd=tmp_path)
+        assert out.returncode == 2, (args, out.stderr)
+        assert message in out.stderr, (args, out.stderr)
+        assert "Traceback" not in out.stderr
+
+
 def test_run_failures_exit_1_with_one_line(tmp_path):
     export, _ = write_export(tmp_path / "export.json", n_images=1)
     spec = f"coco:{export}:{COCO_DIR / 'train2017'}"
