@@ -226,8 +226,16 @@ def train(mrcnn_model, train_dataset, val_dataset, learning_rate, epochs, layers
     image is seen once per epoch over all workers; ``IMAGES_PER_GPU`` per replica), and only the
     chief writes checkpoints and TensorBoard logs (atomically, as on one device).
 
+    Issue 13: with ``Config.SEED`` (or ``seed``) the run is reproducible; the full state is
+    backed up every ``Config.BACKUP_EVERY_STEPS`` steps (``mrcnn.backup``); a model that loaded
+    a step backup (``load_weights(find_last())``) continues at the step after it (the rest of
+    that epoch, then whole epochs: same folder and epoch numbering); in the main thread SIGTERM
+    / SIGINT finish the step, write the backup, print one line and exit (``mrcnn.signals``).
+
     Raises:
-        ValueError: not a training model; ``learning_rate`` is not a number > 0 (checked as
+        SystemExit: status 143 / 130 after SIGTERM / SIGINT (``KeyboardInterrupt`` in IPython).
+        ValueError: a loaded step backup of another ``STEPS_PER_EPOCH`` or other trainable
+            layers; not a training model; ``learning_rate`` is not a number > 0 (checked as
             ``Config.LEARNING_RATE`` is, before any data is loaded); a configuration value
             breaks its rule (``Config.validate``).
         mrcnn.distribute.WorkerLostError: a collective of a multi-worker run failed (another
@@ -326,6 +334,12 @@ def train(mrcnn_model, train_dataset, val_dataset, learning_rate, epochs, layers
         if isinstance(e, backup.TrainingInterrupted):
             _exit_interrupted(e, mrcnn_model, chief)
         raise
+    if stop.signum is not None:
+        # The signal came after the last training step (validation, last checkpoint): the run
+        # is complete, but the caller asked it to stop, so it exits all the same.
+        backup_cb.save()
+        _exit_interrupted(backup.TrainingInterrupted(stop.signum, backup_cb.path), mrcnn_model,
+                          chief)
     mrcnn_model.epoch = max(mrcnn_model.epoch, epochs)
     return history
 
