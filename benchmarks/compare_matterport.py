@@ -29,6 +29,11 @@ ratios of one run mean something.
         [--confidences 0.7,0.0] [--steps 8] [--cache-dir ~/.cache/mrcnn-bench]
         [--port-python PATH] [--json results.json] [--precision fp32[,mixed_bfloat16]]
 
+``--precision fp32,mixed_bfloat16`` runs mrcnn once per precision per round (Matterport's graph,
+fp32 only, once) and prints the bf16 column next to fp32 with its ratios to Matterport and to
+mrcnn fp32; the output says whether the CPU has AVX512-BF16 / AMX (without them bfloat16 is
+emulated and slower).
+
 Exits non-zero with the failing side's last output when a measurement fails or runs past
 ``--timeout``. Not part of the test suite.
 """
@@ -311,30 +316,47 @@ def fmt(values, unit):
     return " / ".join(f"{v:.2f}" for v in values) + (f" {unit}" if unit else "")
 
 
-def print_table(results, rounds):
+def column_name(side, precision):
+    """The results' column of one side and precision: "port", "mrcnn", "mrcnn mixed_bfloat16"."""
+    return side if side == "port" or precision == "fp32" else f"{side} {precision}"
+
+
+def print_table(results, rounds, mrcnn_columns=("mrcnn",)):
+    """Markdown table: each mrcnn column (fp32 and each other precision) next to Matterport's,
+    the ratios mrcnn / Matterport, and a lower precision's ratio to mrcnn fp32."""
+    extra = [c for c in mrcnn_columns if c != "mrcnn"]
+    base = "mrcnn" if "mrcnn" in mrcnn_columns else None
+    head = "| measure |" + "".join(f" {c} (rounds 1..{rounds}) |" for c in mrcnn_columns) + \
+        " Matterport |" + "".join(f" ratio {c} / Matterport |" for c in mrcnn_columns) + \
+        ("".join(f" ratio {c} / mrcnn fp32 |" for c in extra) if base else "") + " target |"
     print()
-    print(f"| measure | mrcnn (rounds 1..{rounds}) | Matterport | ratio mrcnn / Matterport | "
-          "target |")
-    print("|---|---|---|---|---|")
+    print(head)
+    print("|---" * (head.count("|") - 1) + "|")
+    ratios = lambda a, b: " / ".join(f"{x / y:.2f}" if y else "-" for x, y in zip(a, b))  # noqa
     for (kind, label), per_side in results.items():
         rows = INFERENCE_ROWS if kind == "inference" else TRAINING_ROWS
         slot = "all" if label.endswith("= 0") else "few"
         for key, name, unit in rows:
-            ours = [r[key] for r in per_side["mrcnn"] if key in r]
-            theirs = [r[key] for r in per_side["port"] if key in r]
-            if not ours or not theirs:
+            ours = {c: [r[key] for r in per_side.get(c, []) if key in r] for c in mrcnn_columns}
+            theirs = [r[key] for r in per_side.get("port", []) if key in r]
+            if not theirs or not all(ours.values()):
                 continue
+            cells = [fmt(ours[c], unit) for c in mrcnn_columns] + [fmt(theirs, unit)]
             if key == "detections":
-                ratio = ""
+                cells += [""] * (len(mrcnn_columns) + (len(extra) if base else 0))
+                target = None
             else:
-                ratio = " / ".join(f"{a / b:.2f}" if b else "-" for a, b in zip(ours, theirs))
-            target = TARGETS.get((kind, key, slot), TARGETS.get((kind, key, None)))
-            print(f"| {label}: {name} | {fmt(ours, unit)} | {fmt(theirs, unit)} | {ratio} | "
-                  f"{'<= ' + format(target, '.2f') if target and ratio else ''} |")
-        tracing = [r.get("tracing_count") for r in per_side["mrcnn"] if "tracing_count" in r]
-        if tracing:
-            print(f"| {label}: mrcnn traces of the inference function | "
-                  f"{' / '.join(str(t) for t in tracing)} | | | |")
+                cells += [ratios(ours[c], theirs) for c in mrcnn_columns]
+                if base:
+                    cells += [ratios(ours[c], ours[base]) for c in extra]
+                target = TARGETS.get((kind, key, slot), TARGETS.get((kind, key, None)))
+            cells.append(f"<= {target:.2f}" if target else "")
+            print(f"| {label}: {name} | " + " | ".join(cells) + " |")
+        for c in mrcnn_columns:
+            tracing = [r.get("tracing_count") for r in per_side.get(c, []) if "tracing_count" in r]
+            if tracing:
+                print(f"| {label}: {c} traces of the inference function | "
+                      f"{' / '.join(str(t) for t in tracing)} |")
 
 
 def main():
@@ -414,25 +436,32 @@ def main():
     if "training" in kinds:
         plan.append(("training", "train, shapes R50 256x256, 2 images/step",
                      ["--steps", str(args.steps)]))
+    # Matterport's graph once per round and mrcnn once per precision per round, alternating
+    # (the order reverses from round to round). The port has no precision option: it is fp32.
+    runs = [("port", "fp32")] + [("mrcnn", p) for p in precisions]
     results = {}
-    for precision in precisions:
-        args.precision_now = precision
-        suffix = "" if precision == "fp32" else f" [mrcnn {precision}]"
-        for r in range(args.rounds):
-            order = SIDES if r % 2 == 0 else SIDES[::-1]
-            for kind, label, extra in plan:
-                slot = results.setdefault((kind, label + suffix), {s: [] for s in SIDES})
-                for side in order:
-                    t = time.perf_counter()
-                    out = run_child(args, side, kind, extra, port_python)
-                    slot[side].append(out)
-                    print(f"round {r + 1}: {label}{suffix}: {side} done in "
-                          f"{time.perf_counter() - t:.0f} s: " + ", ".join(
-                              f"{k} {v:.3g}" for k, v in out.items()), flush=True)
-                    if args.json:  # after every measurement: a stopped run keeps what it had
-                        write_json(args.json, model, have, results)
+    for r in range(args.rounds):
+        order = runs if r % 2 == 0 else runs[::-1]
+        for kind, label, extra in plan:
+            slot = results.setdefault((kind, label), {})
+            for side, precision in order:
+                args.precision_now = precision
+                column = column_name(side, precision)
+                t = time.perf_counter()
+                out = run_child(args, side, kind, extra, port_python)
+                slot.setdefault(column, []).append(out)
+                print(f"round {r + 1}: {label}: {column} done in "
+                      f"{time.perf_counter() - t:.0f} s: " + ", ".join(
+                          f"{k} {v:.3g}" for k, v in out.items()), flush=True)
+                if args.json:  # after every measurement: a stopped run keeps what it had
+                    write_json(args.json, model, have, results)
     print(f"load average at the end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
-    print_table(results, args.rounds)
+    print_table(results, args.rounds, [column_name("mrcnn", p) for p in precisions])
+    if "mixed_bfloat16" in precisions:
+        print("mixed_bfloat16 on this CPU: " + (
+            "AVX512-BF16/AMX present (oneDNN bf16 kernels)"
+            if {"AVX512-BF16", "AMX"} & set(have) else
+            "no AVX512-BF16 and no AMX: bfloat16 is emulated, slower than fp32"))
     print(f"\nCPU: {model} ({os.cpu_count()} logical CPUs, shared); flags: "
           f"{', '.join(have) or 'none'}" + (f"; no {', '.join(missing)}" if missing else ""))
     if args.json:

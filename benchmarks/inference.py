@@ -6,12 +6,18 @@ mask_rcnn_coco.h5 (random values: every one of the 100 detection slots is filled
 head runs on 100 RoIs, the worst case).
 
     python benchmarks/inference.py [--runs 7] [--image PATH] [--batch 1] [--precision fp32]
+        [--rounds 1]
 
 ``--precision mixed_bfloat16`` / ``mixed_float16`` runs the model under that Keras policy through
 ``Config.MIXED_PRECISION``; until the configuration has that attribute it exits 2 saying so.
+A comma-separated list (``--precision fp32,mixed_bfloat16``) measures each in its own fresh
+process, alternating, ``--rounds`` times (the first precision alternates from round to round),
+and prints a table of the medians per precision with the ratios to the first one, the CPU model
+and its flags for low precision (AVX512-BF16, AMX; a note when bfloat16 has neither).
 """
 
 import argparse
+import json
 import os
 import resource
 import statistics
@@ -82,6 +88,65 @@ def measure(args):
           f"min {min(times):.2f}, max {max(times):.2f})")
     print(f"per image         {statistics.median(times) / args.batch:7.2f} s")
     print(f"peak RSS          {peak_rss:7.2f} GB")
+    print("RESULT " + json.dumps({
+        "import": t_import, "build": t_build, "load_weights": t_load, "first detect": t_first,
+        "import->result": t_to_first, "steady detect": statistics.median(times),
+        "peak RSS GB": peak_rss, "detections": len(results[0]["class_ids"])}), flush=True)
+
+
+def cpu_description():
+    """(model name, low-precision flags present) from /proc/cpuinfo."""
+    model, flags = "unknown CPU", set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name":
+                    model = value.strip()
+                elif key.strip() == "flags":
+                    flags = set(value.split())
+    except OSError:
+        pass
+    wanted = ("avx2", "avx512f", "avx512_bf16", "avx512_fp16", "amx_tile", "amx_bf16")
+    return model, [f for f in wanted if f in flags]
+
+
+def compare(args, precisions, weights):
+    """Every precision in a fresh process per round, alternating; a table of the medians."""
+    model, flags = cpu_description()
+    print(f"CPU: {model}; {os.cpu_count()} logical CPUs; flags: {', '.join(flags) or 'none'}")
+    if "mixed_bfloat16" in precisions and not {"avx512_bf16", "amx_bf16"} & set(flags):
+        print("note: this CPU has neither AVX512-BF16 nor AMX: bfloat16 runs emulated, expect "
+              "it slower than fp32")
+    print(f"load average at start: {' '.join(f'{v:.2f}' for v in os.getloadavg())}", flush=True)
+    results = {p: [] for p in precisions}
+    for r in range(args.rounds):
+        order = precisions if r % 2 == 0 else precisions[::-1]
+        for p in order:
+            out = subprocess.run(
+                [sys.executable, __file__, "--measure", "--weights", weights, "--runs",
+                 str(args.runs), "--image", args.image, "--batch", str(args.batch),
+                 "--precision", p], capture_output=True, text=True)
+            if out.returncode != 0:
+                sys.exit(f"--precision {p} failed (exit {out.returncode}):\n{out.stderr[-3000:]}")
+            line = [x for x in out.stdout.splitlines() if x.startswith("RESULT ")][-1]
+            results[p].append(json.loads(line[len("RESULT "):]))
+            print(f"round {r + 1}, {p}: " + ", ".join(
+                f"{k} {v:.3g}" for k, v in results[p][-1].items()), flush=True)
+    print(f"load average at the end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    base = precisions[0]
+    header = f"{'measure':18s}" + "".join(f"{p:>16s}" for p in precisions) + "".join(
+        f"{p + '/' + base:>28s}" for p in precisions[1:])
+    print("\n" + header)
+    for key in results[base][0]:
+        med = {p: statistics.median(x[key] for x in results[p]) for p in precisions}
+        unit = "" if key == "detections" else (" GB" if "RSS" in key else " s")
+        row = f"{key:18s}" + "".join(f"{med[p]:13.2f}{unit:3s}" for p in precisions)
+        if key != "detections":
+            row += "".join(f"{med[p] / med[base]:28.2f}" for p in precisions[1:])
+        print(row)
+    print(f"(median over {args.rounds} round(s); steady detect is the median of {args.runs} "
+          f"calls after one warm-up; CPU: {model})")
 
 
 def main():
@@ -93,9 +158,19 @@ def main():
     parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--make-weights", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--precision", default="fp32",
-                        choices=["fp32", "mixed_bfloat16", "mixed_float16"])
+                        help="fp32, mixed_bfloat16, mixed_float16 or a comma-separated list")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="rounds of a --precision list (each precision once per round)")
     args = parser.parse_args()
-    if args.precision != "fp32":
+    precisions = [p.strip() for p in args.precision.split(",") if p.strip()]
+    for p in precisions:
+        if p not in ("fp32", "mixed_bfloat16", "mixed_float16"):
+            parser.error(f"--precision: unknown {p!r} (fp32, mixed_bfloat16, mixed_float16)")
+    if not precisions or args.rounds < 1 or args.runs < 1:
+        parser.error("--precision needs a value; --rounds and --runs must be >= 1")
+    if len(precisions) > 1 and (args.measure or args.make_weights):
+        parser.error("--measure takes one precision")
+    if any(p != "fp32" for p in precisions):
         sys.path.insert(0, ROOT)
         from mrcnn.config import Config
         if not hasattr(Config, "MIXED_PRECISION"):
@@ -112,6 +187,8 @@ def main():
         weights = os.path.join(tempfile.gettempdir(), "mrcnn_bench_coco.h5")
         if not os.path.exists(weights):
             subprocess.run([sys.executable, __file__, "--make-weights", weights], check=True)
+    if len(precisions) > 1:
+        return compare(args, precisions, weights)
     # A fresh process, so that import time and peak RSS are the benchmark's own.
     subprocess.run([sys.executable, __file__, "--measure", "--weights", weights, "--runs",
                     str(args.runs), "--image", args.image, "--batch", str(args.batch),

@@ -106,8 +106,9 @@ def fpn_classifier_graph(rois, feature_maps, image_meta, pool_size, num_classes,
 
     mrcnn_class_logits = KL.Dense(num_classes, name="mrcnn_class_logits")(shared)
     mrcnn_probs = KL.Activation("softmax", name="mrcnn_class", dtype=FLOAT32)(mrcnn_class_logits)
-    x = KL.Dense(num_classes * 4, activation="linear", name="mrcnn_bbox_fc")(shared)
-    mrcnn_bbox = KL.Reshape((num_rois, num_classes, 4), name="mrcnn_bbox")(x)
+    # Box deltas in float32 under any policy (mrcnn.precision; a small layer).
+    x = KL.Dense(num_classes * 4, activation="linear", name="mrcnn_bbox_fc", dtype=FLOAT32)(shared)
+    mrcnn_bbox = KL.Reshape((num_rois, num_classes, 4), name="mrcnn_bbox", dtype=FLOAT32)(x)
     return mrcnn_class_logits, mrcnn_probs, mrcnn_bbox
 
 

@@ -7,6 +7,7 @@ half precision, variables in float32. These parts always stay float32 (``FLOAT32
 their layer ``dtype``, so Keras casts their floating inputs to float32):
 
 * the softmax and sigmoid outputs (``rpn_class_xxx``, ``mrcnn_class``, ``mrcnn_mask``);
+* the head's box deltas (``mrcnn_bbox_fc``, ``mrcnn_bbox``; a small layer);
 * box decoding, clipping and NMS (``ProposalLayer`` "ROI", ``DetectionLayer``), the training
   targets (``DetectionTargetLayer``) and the anchors;
 * RoIAlign (``PyramidROIAlign``: sampling coordinates and the pooled crops);
