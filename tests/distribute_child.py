@@ -139,6 +139,8 @@ def equivalence(model_dir):
     names = list(examples[0])
     batch = tuple(np.stack([e[n] for e in examples]) for n in names) + (
         np.stack([fixed_rois(e, One()) for e in examples]),)
+    # uint8 masks, as mrcnn.distribute feeds them (Keras' symbolic build cannot average bool).
+    batch = tuple(a.astype(np.uint8) if a.dtype == bool else a for a in batch)
     data = tf.data.Dataset.from_tensors(batch)
 
     single = modellib.MaskRCNN("training", One(), model_dir)
