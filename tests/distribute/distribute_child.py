@@ -1,20 +1,16 @@
-"""Child process of tests/test_distribute.py: scenarios that need two logical CPU devices (set
-before TensorFlow initialises) or a TF_CONFIG of their own. Prints one line ``RESULT <json>``.
+"""Child process of tests/distribute/test_distribute.py: scenarios that need two logical CPU
+devices (set before TensorFlow initialises) or a TF_CONFIG of their own. Prints one line
+``RESULT <json>``. Run from the repository root with it on ``PYTHONPATH``:
 
-    python tests/distribute_child.py mirrored MODEL_DIR      # (a) train() on 2 CPU replicas
-    python tests/distribute_child.py equivalence MODEL_DIR   # (b) 2 x 1 image == 1 x 2 images
-    python tests/distribute_child.py mixed MODEL_DIR         # (d) bf16 / fp16 training steps
-    python tests/distribute_child.py worker MODEL_DIR STEPS  # (c) one MultiWorker worker
+    python -m tests.distribute.distribute_child mirrored MODEL_DIR      # (a) train() on 2 CPUs
+    python -m tests.distribute.distribute_child equivalence MODEL_DIR   # (b) 2 x 1 == 1 x 2 images
+    python -m tests.distribute.distribute_child mixed MODEL_DIR         # (d) bf16 / fp16 steps
+    python -m tests.distribute.distribute_child worker MODEL_DIR STEPS  # (c) one MultiWorker worker
 """
 
 import json
 import os
 import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
 
 import tensorflow as tf  # noqa: E402
 
@@ -34,7 +30,7 @@ import mrcnn.model as modellib  # noqa: E402
 from mrcnn import training  # noqa: E402
 from mrcnn.config import Config  # noqa: E402
 from mrcnn.example_loader import TrainingExampleLoader  # noqa: E402
-from training_data import COCO_DIR, CocoTinyDataset  # noqa: E402
+from tests.data.training_data import COCO_DIR, CocoTinyDataset  # noqa: E402
 
 
 class SmallConfig(Config):

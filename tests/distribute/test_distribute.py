@@ -1,21 +1,21 @@
-"""Data-parallel training on two logical CPU devices (tests/distribute_child.py in a subprocess
-with a timeout: the devices must be configured before TensorFlow initialises)."""
+"""Data-parallel training on two logical CPU devices (tests/distribute/distribute_child.py in a
+subprocess with a timeout: the devices must be configured before TensorFlow initialises)."""
 
 import json
 import math
 import os
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-CHILD = ROOT / "tests" / "distribute_child.py"
+from tests.paths import REPO_ROOT
+
+CHILD = "tests.distribute.distribute_child"
 
 
-def run_child(scenario, folder, timeout=900):
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.run([sys.executable, str(CHILD), scenario, str(folder)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+def run_child(scenario, folder, timeout=300):
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+    proc = subprocess.run([sys.executable, "-m", CHILD, scenario, str(folder)], cwd=REPO_ROOT,
+                          env=env, capture_output=True, text=True, timeout=timeout)
     assert proc.returncode == 0, proc.stderr[-3000:]
     line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")][-1]
     return json.loads(line[len("RESULT "):])
