@@ -40,3 +40,14 @@ def test_two_replicas_of_one_image_equal_one_replica_of_two(tmp_path):
     assert r["clip_after_all_reduce"] == 5.0 and r["optimizer_clipnorm"] is None
     for name, value in r["single_logs"].items():
         assert math.isclose(value, r["double_logs"][name], rel_tol=1e-5), name
+
+
+def test_batch_detect_on_two_replicas_equals_one_replica(tmp_path):
+    # mrcnn.batch_inference.predict_batch over MirroredStrategy(["/cpu:0", "/cpu:1"]): 3 real
+    # photos (one padding copy), and 1 photo (fewer images than replicas), in input order.
+    r = run_child("batch_detect", tmp_path)
+    assert r["replicas"] == 2 and r["images"] == 3
+    assert all(n > 0 for n in r["detections"])
+    assert r["same_classes"] and r["same_masks"]
+    assert r["max_box_diff"] <= 1  # int pixel boxes: at most a rounding step apart
+    assert r["max_score_diff"] < 1e-4
