@@ -452,36 +452,45 @@ def shape_batches(items, batch_size):
 
 def predict_batch(model, batch, strategy=None):
     """Runs the inference graph on one batch of molded images of one shape and unmolds the
-    detections.
+    detections (Matterport ``MaskRCNN.detect``, for a batch of files).
 
     Args:
         model: an inference-mode ``mrcnn.model.MaskRCNN``.
         batch: list of ``LoadedImage`` of one molded shape.
-        strategy: a ``tf.distribute.Strategy``; None = the current one (the default strategy
-            outside any scope). The batch runs on one replica: spreading a batch over several
-            replicas is where ``strategy.run`` goes once the model is built in the strategy's
-            scope (issue 10, item 1).
+        strategy: a ``tf.distribute.Strategy``; None = the model's (``model.strategy``). With
+            N > 1 replicas the batch is split in input order into N parts of
+            ``ceil(len(batch) / N)`` images (the last part padded with copies of the last
+            image, whose results are dropped), ``strategy.run`` runs the graph on every replica
+            at once, and the results come back in input order: the same results as one
+            replica, a batch of ``BATCH_SIZE`` = ``IMAGES_PER_GPU`` x replicas images per step.
 
     Returns:
         one dict per item, as ``MaskRCNN.detect``: ``rois`` int32 [N, 4], ``class_ids`` int32
         [N], ``scores`` float32 [N], ``masks`` bool [H, W, N].
 
     Raises:
-        NotImplementedError: a strategy with more than one replica.
+        ValueError: a multi-worker strategy (each worker detects its own files: run one job
+            per machine with ``--shard I/N``).
     """
     import numpy as np
     import tensorflow as tf
 
-    strategy = strategy or tf.distribute.get_strategy()
-    if strategy.num_replicas_in_sync != 1:
-        raise NotImplementedError(
-            f"batch inference over {strategy.num_replicas_in_sync} replicas is not implemented "
-            "yet; run one job per device with --shard I/N instead")
+    from mrcnn import distribute
+
+    strategy = strategy or getattr(model, "strategy", None) or tf.distribute.get_strategy()
     images = np.stack([item.molded for item in batch])
     metas = np.stack([item.meta for item in batch])
     anchors = model.get_anchors(images.shape[1:3])
     anchors = np.broadcast_to(anchors, (len(batch),) + anchors.shape)
-    detections, masks = model._predict(images, metas, anchors)
+    if strategy.num_replicas_in_sync == 1:
+        detections, masks = model._predict(images, metas, anchors)
+    else:
+        if distribute.is_multi_worker(strategy):
+            raise ValueError(
+                "batch inference runs on the replicas of one machine, not on a multi-worker "
+                "strategy (TF_CONFIG is set): unset TF_CONFIG and run one job per machine with "
+                "--shard I/N (mrcnn.batch_inference.select_shard)")
+        detections, masks = _predict_on_replicas(model, strategy, images, metas, anchors)
     results = []
     for j, item in enumerate(batch):
         rois, class_ids, scores, full_masks = model.unmold_detections(
@@ -489,6 +498,45 @@ def predict_batch(model, batch, strategy=None):
         results.append({"rois": rois, "class_ids": class_ids, "scores": scores,
                         "masks": full_masks})
     return results
+
+
+def _predict_on_replicas(model, strategy, images, metas, anchors):
+    """``model._predict`` spread over the replicas of a one-machine ``strategy``: replica r gets
+    the images ``[r * k, (r + 1) * k)`` (k = ceil(B / replicas), padded by repeating the last
+    image); returns numpy (detections [B, DMAX, 6], masks [B, DMAX, h, w]) in input order."""
+    import numpy as np
+    import tensorflow as tf
+
+    from mrcnn.model import _predict_graph_options
+
+    replicas = strategy.num_replicas_in_sync
+    count = len(images)
+    per_replica = -(-count // replicas)
+    pad = per_replica * replicas - count
+    inputs = [np.concatenate([a, np.repeat(a[-1:], pad, axis=0)]) if pad else a
+              for a in (images, metas, anchors)]
+
+    def part(context):
+        r = context.replica_id_in_sync_group
+        return tuple(tf.constant(a[r * per_replica:(r + 1) * per_replica], tf.float32)
+                     for a in inputs)
+
+    values = strategy.experimental_distribute_values_from_function(part)
+    cache = getattr(model, "_replica_predict_fns", None)
+    if cache is None:
+        cache = model._replica_predict_fns = {}
+    run = cache.get(id(strategy))
+    if run is None:
+        @tf.function(autograph=False)
+        def run(values):
+            return strategy.run(model._predict_outputs, args=values)
+        cache[id(strategy)] = run
+    with _predict_graph_options():
+        detections, masks = run(values)
+    detections = np.concatenate([t.numpy() for t in
+                                 strategy.experimental_local_results(detections)])
+    masks = np.concatenate([t.numpy() for t in strategy.experimental_local_results(masks)])
+    return detections[:count], masks[:count]
 
 
 def result_record(path, result, class_names):

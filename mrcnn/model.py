@@ -393,6 +393,16 @@ class MaskRCNN:
         return unmold_detections(detections, mrcnn_mask, original_image_shape, image_shape,
                                  window)
 
+    def _predict_outputs(self, images, metas, anchors):
+        """The inference graph's (detections [B, DMAX, 6], masks [B, DMAX, h, w]) as tensors, for
+        ``_predict`` and for each replica of ``mrcnn.batch_inference.predict_batch``: only each
+        detection's own class channel of the mask head leaves the graph."""
+        outputs = self.keras_model([images, metas, anchors], training=False)
+        detections, mrcnn_mask = outputs[0], outputs[3]
+        class_ids = tf.cast(detections[..., 4], tf.int32)
+        masks = tf.gather(tf.transpose(mrcnn_mask, [0, 1, 4, 2, 3]), class_ids, batch_dims=2)
+        return detections, masks
+
     def _predict(self, molded_images, image_metas, anchors):
         """Runs the graph; returns (detections [B, DMAX, 6], masks [B, DMAX, h, w]).
 
@@ -401,20 +411,13 @@ class MaskRCNN:
         way), and the conversion was 0.4-0.8 s of the first ``detect()``."""
         if self._predict_fn is None:
             channels = self.config.IMAGE_CHANNEL_COUNT
-            model = self.keras_model
 
             @tf.function(input_signature=[
                 tf.TensorSpec([None, None, None, channels], tf.float32),
                 tf.TensorSpec([None, self.config.IMAGE_META_SIZE], tf.float32),
                 tf.TensorSpec([None, None, 4], tf.float32)], autograph=False)
             def predict(images, metas, anchors_):
-                outputs = model([images, metas, anchors_], training=False)
-                detections, mrcnn_mask = outputs[0], outputs[3]
-                # Only each detection's own class channel leaves the graph.
-                class_ids = tf.cast(detections[..., 4], tf.int32)
-                masks = tf.gather(tf.transpose(mrcnn_mask, [0, 1, 4, 2, 3]), class_ids,
-                                  batch_dims=2)
-                return detections, masks
+                return self._predict_outputs(images, metas, anchors_)
 
             self._predict_fn = predict
         args = (tf.constant(molded_images, tf.float32), tf.constant(image_metas, tf.float32),

@@ -91,7 +91,13 @@ class TrainingModel(keras.Model):
         self.loss_trackers["loss"].update_state(total * replicas)
         for name, value in named.items():
             self.loss_trackers[name].update_state(value * replicas)
-        return {name: tracker.result() for name, tracker in self.loss_trackers.items()}
+        logs = {name: tracker.result() for name, tracker in self.loss_trackers.items()}
+        if distribute.is_multi_worker(self.distribute_strategy):
+            # Keras 3.15 averages the logs of a MultiWorkerMirroredStrategy with
+            # strategy.reduce("MEAN", log, axis=0), which fails on a scalar; as [1] each log
+            # comes back as the scalar mean over the replicas.
+            logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
+        return logs
 
     def _reduce_and_clip(self, grads, replicas):
         """All-reduced (summed) gradients, clipped per tensor to ``clip_norm_after_all_reduce``
@@ -107,6 +113,25 @@ class TrainingModel(keras.Model):
                 g = tf.clip_by_norm(g / tf.cast(scale, g.dtype), clip) * tf.cast(scale, g.dtype)
             out[i] = g / replicas
         return out
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        """Keras 3.15's ``fit`` builds the model from its first distributed batch, which it
+        averages as one nested structure with ``strategy.reduce("MEAN", batch)``; under a
+        ``MultiWorkerMirroredStrategy`` that fails ("Attempt to convert a value (PerReplica...)
+        to a Tensor") before the first step. The build needs only the batch's shapes and
+        dtypes: there, this replica's own part of it is handed on instead (no collective)."""
+        strategy = getattr(self, "_distribute_strategy", None)
+        if iterator is None or strategy is None or not distribute.is_multi_worker(strategy):
+            return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+        for _, _, it in iterator:
+            batch = tf.nest.map_structure(
+                lambda v: (strategy.experimental_local_results(v)[0]
+                           if isinstance(v, tf.distribute.DistributedValues) else v), next(it))
+            break
+        else:
+            batch = None
+        with strategy.scope():
+            self._symbolic_build(data_batch=batch)
 
     def train_step(self, data):
         context = tf.distribute.get_replica_context()
