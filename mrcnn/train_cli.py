@@ -10,7 +10,10 @@ datasets named by specs (``mrcnn.datasets``), with no code to write.
         [--limit N] [--output STATS.json]
 
 Dataset specs: ``coco:ANNOTATIONS.json:IMAGES_DIR`` (``CocoFormatDataset``) and
-``via:REGIONS.json[:IMAGES_DIR]`` (``ViaDataset``).
+``via:REGIONS.json[:IMAGES_DIR]`` (``ViaDataset``). For ``via:`` specs, ``--class-name NAME``
+gives every region of ``--dataset`` and ``--val`` the one class NAME whatever their attributes
+(so a train split with named regions and a val split without get the same classes), and
+``--class-attribute KEY`` names the region attribute holding the class.
 
 ``train`` derives the configuration from the dataset and the options: ``NUM_CLASSES`` from the
 dataset's classes, ``IMAGE_MIN_DIM = IMAGE_MAX_DIM = S`` ("square" mode), ``STEPS_PER_EPOCH``
@@ -91,6 +94,12 @@ def add_parsers(commands):
                             "via:REGIONS.json[:IMAGES_DIR]")
     train.add_argument("--val", metavar="SPEC",
                        help="validation data, same forms (default: the training data)")
+    train.add_argument("--class-name", metavar="NAME",
+                       help="via: datasets: every region is class NAME, whatever its "
+                            "attributes (one class for all splits)")
+    train.add_argument("--class-attribute", metavar="KEY",
+                       help="via: datasets: the region attribute holding the class name "
+                            "(default: any attribute)")
     train.add_argument("--weights", default=None, metavar=TRAIN_WEIGHTS,
                        help="initial weights (required unless --resume): coco, imagenet, last "
                             "(continue the newest run of --name), none (random) or a .h5 file")
@@ -128,6 +137,12 @@ def add_parsers(commands):
     evaluate.add_argument("--dataset", required=True, metavar="SPEC",
                           help="coco:ANNOTATIONS.json:IMAGES_DIR or via:REGIONS.json"
                                "[:IMAGES_DIR]")
+    evaluate.add_argument("--class-name", metavar="NAME",
+                          help="via: datasets: every region is class NAME, whatever its "
+                               "attributes (one class for all splits)")
+    evaluate.add_argument("--class-attribute", metavar="KEY",
+                          help="via: datasets: the region attribute holding the class name "
+                               "(default: any attribute)")
     evaluate.add_argument("--weights", required=True, metavar="last|PATH",
                           help="last (the newest checkpoint of --name under --logs) or a .h5 "
                                f"file with {CONFIG_FILENAME} next to it")
@@ -149,9 +164,13 @@ def check_args(parser, args):
         spec = getattr(args, option, None)
         if spec is not None:
             try:
-                parse_dataset_spec(spec)
+                kind, _, _ = parse_dataset_spec(spec)
             except ValueError as e:
                 parser.error(f"--{option}: {e}")
+            if kind != "via" and (getattr(args, "class_name", None) is not None or
+                                  getattr(args, "class_attribute", None) is not None):
+                parser.error(f"--{option} {spec}: --class-name and --class-attribute apply to "
+                             "via: datasets only (COCO files name their categories)")
     if args.command == "train":
         if getattr(args, "resume", False):
             if args.weights not in (None, "last"):
@@ -160,6 +179,8 @@ def check_args(parser, args):
             args.weights = "last"
         elif args.weights is None:
             parser.error("the following arguments are required: --weights (or --resume)")
+    if getattr(args, "class_name", None) is not None and not args.class_name.strip():
+        parser.error("--class-name must not be empty")
     keywords = ("coco", "imagenet", "last", "none") if args.command == "train" else ("last",)
     if args.weights.lower() not in keywords:
         if not os.path.isfile(args.weights):
@@ -176,10 +197,11 @@ def _command_error(message):
     return CommandError(_one_line(message))
 
 
-def _load_dataset(spec, option):
+def _load_dataset(spec, option, args=None):
     from mrcnn.datasets import load_dataset
     try:
-        return load_dataset(spec)
+        return load_dataset(spec, class_name=getattr(args, "class_name", None),
+                            class_attribute=getattr(args, "class_attribute", None))
     except (OSError, ValueError) as e:
         raise _command_error(f"--{option} {spec}: {e}") from None
 
@@ -279,8 +301,8 @@ def train(args):
             cannot be found or do not fit, the dataset gives no training example, or a loss
             became NaN.
     """
-    train_ds = _load_dataset(args.dataset, "dataset")
-    val_ds = _load_dataset(args.val, "val") if args.val else train_ds
+    train_ds = _load_dataset(args.dataset, "dataset", args)
+    val_ds = _load_dataset(args.val, "val", args) if args.val else train_ds
     if list(val_ds.class_names) != list(train_ds.class_names):
         raise _command_error(
             f"--val has the classes {val_ds.class_names[1:]} but --dataset has "
@@ -356,7 +378,7 @@ def evaluate(args):
     weights = resolve_trained_weights(args.weights, args.logs, args.name)
     config = saved_config(weights, GPU_COUNT=1, IMAGES_PER_GPU=1,
                           DETECTION_MIN_CONFIDENCE=args.min_confidence)
-    dataset = _load_dataset(args.dataset, "dataset")
+    dataset = _load_dataset(args.dataset, "dataset", args)
     names = getattr(config, "CLASS_NAMES", None)
     if int(dataset.num_classes) != int(config.NUM_CLASSES) or (
             names is not None and list(names) != list(dataset.class_names)):

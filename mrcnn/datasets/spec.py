@@ -47,15 +47,30 @@ def parse_dataset_spec(spec):
     return kind, annotations, image_dir
 
 
-def load_dataset(spec):
+def load_dataset(spec, class_name=None, class_attribute=None):
     """The prepared dataset of a spec (``CocoFormatDataset`` or ``ViaDataset``).
 
+    Args:
+        spec: see ``parse_dataset_spec``.
+        class_name: ``via:`` only: the one class of every region, whatever its attributes
+            (``ViaDataset(single_class=True)``), so splits annotated differently get the same
+            classes. None: classes from the region attributes.
+        class_attribute: ``via:`` only: the region attribute that holds the class name.
+
     Raises:
-        ValueError, FileNotFoundError: see ``parse_dataset_spec`` and the dataset classes.
+        ValueError, FileNotFoundError: see ``parse_dataset_spec`` and the dataset classes;
+            ValueError for ``class_name`` / ``class_attribute`` with a ``coco:`` spec (COCO
+            files name their categories).
     """
     kind, annotations, image_dir = parse_dataset_spec(spec)
     if kind == "coco":
+        if class_name is not None or class_attribute is not None:
+            raise ValueError(f"dataset {spec!r}: a class name or class attribute applies to "
+                             "via: datasets only (COCO files name their categories)")
         from mrcnn.datasets.coco_format import CocoFormatDataset
         return CocoFormatDataset(annotations, image_dir)
     from mrcnn.datasets.via_format import ViaDataset
-    return ViaDataset(annotations, image_dir)
+    if class_name is not None:
+        return ViaDataset(annotations, image_dir, class_attribute=class_attribute,
+                          class_name=class_name, single_class=True)
+    return ViaDataset(annotations, image_dir, class_attribute=class_attribute)

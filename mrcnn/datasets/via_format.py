@@ -28,6 +28,9 @@ class ViaDataset(Dataset):
         image_dir: the folder of the images (default: the JSON's folder).
         class_attribute: the region attribute holding the class name (default: any attribute).
         class_name: the class of regions without a name (default "object").
+        single_class: True: every region is ``class_name``, whatever its attributes say (one
+            class for splits annotated differently, e.g. named regions in train and unnamed
+            ones in val). Default False.
         source: the ``add_class`` / ``add_image`` source name (default "via").
 
     ``load_mask`` returns bool [H, W, N] and int32 [N] (N = 0 for an image without regions).
@@ -37,10 +40,14 @@ class ViaDataset(Dataset):
     """
 
     def __init__(self, json_path, image_dir=None, class_attribute=None, class_name="object",
-                 source="via"):
+                 source="via", single_class=False):
         super().__init__()
         self.json_path = os.fspath(json_path)
         records = load_via_annotations(self.json_path, class_attribute=class_attribute)
+        if single_class:
+            for rec in records:
+                for region in rec["regions"]:
+                    region["class_name"] = class_name
         self.image_dir = os.fspath(image_dir) if image_dir is not None else \
             os.path.dirname(os.path.abspath(self.json_path))
         if not os.path.isdir(self.image_dir):

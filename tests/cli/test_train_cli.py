@@ -167,3 +167,38 @@ def test_detect_last_uses_the_saved_config(trained):
     for r in results:  # the export's classes and category ids, not COCO's
         assert r["category_name"] in names
         assert 101 <= r["category_id"] <= 100 + len(names)
+
+
+KUDZU = DATA / "kudzu_via"
+
+
+def test_via_class_name_gives_both_splits_one_class(tmp_path):
+    """kudzu_via names its train regions "kudzu" in their attributes and leaves the val ones
+    unnamed: without --class-name the splits disagree (exit 1, one line saying so); with
+    --class-name kudzu both are the one class kudzu, and config.json records it."""
+    train_spec, val_spec = f"via:{KUDZU / 'train'}", f"via:{KUDZU / 'val'}"
+    args = ["train", "--dataset", train_spec, "--val", val_spec, "--weights", "none",
+            "--epochs", "1", "--logs", tmp_path / "logs", "--name", "kudzu", *SMALL]
+    out = run(*args, cwd=tmp_path)
+    assert out.returncode == 1, out.stderr[-2000:]
+    (line,) = [line for line in out.stderr.splitlines() if line.startswith("error:")]
+    assert "--val has the classes ['object'] but --dataset has ['kudzu']" in line
+    out = run(*args, "--class-name", "kudzu", "--steps-per-epoch", "1", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    (config_path,) = (tmp_path / "logs").glob("kudzu*/config.json")
+    saved = json.loads(config_path.read_text())
+    assert saved["CLASS_NAMES"] == ["BG", "kudzu"] and saved["NUM_CLASSES"] == 2
+    assert len(list(config_path.parent.glob("mask_rcnn_kudzu_0001.h5"))) == 1
+
+
+def test_class_name_is_refused_for_coco_specs(tmp_path):
+    export, _ = write_export(tmp_path / "export.json", n_images=1)
+    spec = f"coco:{export}:{COCO_DIR / 'train2017'}"
+    for option in (["--class-name", "thing"], ["--class-attribute", "type"]):
+        out = run("train", "--dataset", spec, "--weights", "none", "--epochs", "1",
+                  "--image-size", "128", *option, cwd=tmp_path)
+        assert out.returncode == 2, out.stderr
+        assert "apply to via: datasets only" in out.stderr and "Traceback" not in out.stderr
+    out = run("train", "--dataset", f"via:{KUDZU / 'train'}", "--weights", "none", "--epochs",
+              "1", "--image-size", "128", "--class-name", " ", cwd=tmp_path)
+    assert out.returncode == 2 and "--class-name must not be empty" in out.stderr

@@ -168,3 +168,20 @@ def test_via_dataset_on_kudzu_against_the_raw_json():
     assert total == 869
     with pytest.raises(FileNotFoundError, match="are not in"):
         ViaDataset(folder / "train" / "via_region_data.json", folder / "val")
+
+
+def test_via_single_class_names_every_region():
+    """kudzu_via: train regions are named "kudzu" in their attributes, val ones are not; with
+    single_class both splits are the one class given, and every region keeps its mask."""
+    from mrcnn.datasets import load_dataset
+    root = DATA_DIR / "kudzu_via"
+    by_attributes = [load_dataset(f"via:{root / s}") for s in ("train", "val")]
+    assert [d.class_names for d in by_attributes] == [["BG", "kudzu"], ["BG", "object"]]
+    single = [load_dataset(f"via:{root / s}", class_name="kudzu") for s in ("train", "val")]
+    for plain, one in zip(by_attributes, single):
+        assert one.class_names == ["BG", "kudzu"]
+        mask, class_ids = one.load_mask(0)
+        assert np.array_equal(mask, plain.load_mask(0)[0]) and set(class_ids) == {1}
+    with pytest.raises(ValueError, match="via: datasets only"):
+        load_dataset(f"coco:{DATA_DIR / 'coco_tiny' / 'annotations' / 'instances_val2017.json'}:"
+                     f"{DATA_DIR / 'coco_tiny' / 'val2017'}", class_name="x")

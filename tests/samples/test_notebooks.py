@@ -1,5 +1,6 @@
 """The notebooks run end to end in a real Jupyter kernel, so they never rot."""
 
+import json
 import os
 
 import nbformat
@@ -143,6 +144,80 @@ def test_inspect_model_notebook(tmp_path, monkeypatch):
     text = outputs_text(nb)
     for stage in ("pre_nms_anchors", "refined_anchors_clipped", "post_nms_anchor_ix",
                   "proposals", "detections", "masks", "res3c_out"):
+        assert stage in text, stage
+    assert "mAP @ IoU=50: " in text and "Recall @ IoU 0.7" in text
+    assert "Kept after per-class NMS" in text
+    assert count_images(nb) >= 8
+
+
+def test_inspect_balloon_data_notebook(monkeypatch):
+    nb = run_notebook(ROOT / "samples" / "balloon" / "inspect_balloon_data.ipynb", monkeypatch,
+                      MRCNN_BALLOON_DIR=DATA / "kudzu_via", MRCNN_IMAGE_SIZE=256,
+                      MRCNN_BATCH_SIZE=2, MRCNN_RANDOM_ROIS=200)
+    text = outputs_text(nb)
+    # kudzu_via/train: 24 photos, every region named "kudzu" in its attributes.
+    assert "Image Count: 24" in text and "Class Count: 2" in text
+    assert "  1. kudzu" in text
+    regions = json.loads((DATA / "kudzu_via" / "train" / "via_region_data.json").read_text())
+    total = sum(len(entry["regions"]) for entry in regions.values())
+    assert f"Instances per image: total {total}," in text
+    assert "Anchors in Level 4" in text and "Positive anchors: " in text
+    assert "Positive ROIs: " in text
+    assert count_images(nb) >= 10
+
+
+def test_inspect_nucleus_data_notebook(monkeypatch):
+    nb = run_notebook(ROOT / "samples" / "nucleus" / "inspect_nucleus_data.ipynb", monkeypatch,
+                      MRCNN_NUCLEUS_DIR=DATA / "dsb2018_nucleus_subset", MRCNN_IMAGE_SIZE=256,
+                      MRCNN_BATCH_SIZE=2, MRCNN_RANDOM_ROIS=200)
+    text = outputs_text(nb)
+    assert "Image Count: 25" in text and "Class Count: 2" in text
+    assert "Validation ids: 25 (nucleus.VAL_IMAGE_IDS), all present: True" in text
+    index = dict(line.split("\t")[::3] for line in
+                 (DATA / "dsb2018_nucleus_subset" / "index.tsv").read_text().splitlines())
+    val_ids = (DATA / "dsb2018_nucleus_subset" / "matterport_val_image_ids.txt").read_text().split()
+    assert f"Instances per image: total {sum(int(index[i]) for i in val_ids)}," in text
+    assert "Resize mode: crop" in text and "crop (y, x, h, w):" in text
+    assert "Anchors in Level 4" in text and "Positive anchors: " in text
+    assert "Positive ROIs: " in text
+    assert count_images(nb) >= 10
+
+
+MODEL_STAGES = ("pre_nms_anchors", "refined_anchors_clipped", "post_nms_anchor_ix",
+                "proposals", "detections", "masks", "res3c_out")
+
+
+def test_inspect_balloon_model_notebook(tmp_path, monkeypatch):
+    """Release-layout COCO weights (81 classes) in a 2-class model: the notebook says which
+    layers stay random and runs every stage on the kudzu val photos."""
+    weights = tmp_path / "mask_rcnn_coco.h5"
+    write_release_like_file(weights)
+    nb = run_notebook(ROOT / "samples" / "balloon" / "inspect_balloon_model.ipynb", monkeypatch,
+                      MRCNN_BALLOON_DIR=DATA / "kudzu_via", MRCNN_WEIGHTS=weights,
+                      MRCNN_MODEL_DIR=tmp_path / "logs", MRCNN_IMAGE_SIZE=256,
+                      MRCNN_BATCH_IMAGES=2, MRCNN_MIN_CONFIDENCE=0.0)
+    text = outputs_text(nb)
+    assert "Images: 16\nClasses: ['BG', 'kudzu']" in text
+    assert "The weights have 81 classes, the model 2: mrcnn_class_logits" in text
+    for stage in MODEL_STAGES:
+        assert stage in text, stage
+    assert "mAP @ IoU=50: " in text and "Recall @ IoU 0.7" in text
+    assert "Kept after per-class NMS" in text and "pixels keep their colour" in text
+    assert count_images(nb) >= 9
+
+
+def test_inspect_nucleus_model_notebook(tmp_path, monkeypatch):
+    weights = tmp_path / "mask_rcnn_coco.h5"
+    write_release_like_file(weights)
+    nb = run_notebook(ROOT / "samples" / "nucleus" / "inspect_nucleus_model.ipynb", monkeypatch,
+                      MRCNN_NUCLEUS_DIR=DATA / "dsb2018_nucleus_subset", MRCNN_WEIGHTS=weights,
+                      MRCNN_MODEL_DIR=tmp_path / "logs", MRCNN_BATCH_IMAGES=2)
+    text = outputs_text(nb)
+    assert "Images: 25\nClasses: ['BG', 'nucleus']" in text
+    assert "IMAGE_RESIZE_MODE              pad64" in text
+    # The first validation image (0c2550a2..., 320x256) has 73 nucleus masks.
+    assert "GT nuclei: 73, detected: " in text
+    for stage in MODEL_STAGES:
         assert stage in text, stage
     assert "mAP @ IoU=50: " in text and "Recall @ IoU 0.7" in text
     assert "Kept after per-class NMS" in text
