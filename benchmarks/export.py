@@ -1,6 +1,7 @@
 """Cold start and steady state of the exported SavedModel against mrcnn's detect().
 
-COCO config (ResNet101, 1024x1024), weights generated in the layout of mask_rcnn_coco.h5, one
+COCO config (ResNet101, 1024x1024), weights generated in the layout of mask_rcnn_coco.h5, or
+(``--config small``) the export tests' ResNet50 at 128x128 with seeded weights; one
 real photo. Each measurement runs in a fresh process:
 
 * SavedModel: ``import tensorflow``, ``tf.saved_model.load``, the first ``serve_encoded`` call on
@@ -13,7 +14,10 @@ real photo. Each measurement runs in a fresh process:
 Then the steady-state time of each (median of --runs calls after the first), and the SavedModel's
 size on disk.
 
-    python benchmarks/export.py [--runs 7] [--image PATH] [--min-confidence 0.7] [--keep DIR]
+    python benchmarks/export.py [--config coco|small] [--runs 7] [--image PATH]
+                                [--min-confidence 0.7] [--keep DIR]
+
+The first line names the CPU (/proc/cpuinfo), its logical cores and the load average.
 """
 
 import argparse
@@ -28,6 +32,34 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_IMAGE = os.path.join(ROOT, "..", "shared", "data", "matterport_demo_images", "images",
                              "12283150_12d37e6389_z.jpg")
+
+
+def _small_config(min_confidence):
+    sys.path.insert(0, ROOT)
+    from tests.export.export_configs import SmallConfig
+
+    class Config(SmallConfig):
+        DETECTION_MIN_CONFIDENCE = min_confidence
+    return Config()
+
+
+def _config(args):
+    if args.config == "small":
+        return _small_config(args.min_confidence)
+    return _coco_config(args.min_confidence)
+
+
+def cpu_name():
+    """The CPU's model name (/proc/cpuinfo on Linux, else platform.processor())."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+    return platform.processor() or platform.machine()
 
 
 def _coco_config(min_confidence):
@@ -48,10 +80,16 @@ def prepare(args, folder):
     import mrcnn.model as modellib
     from tests.coco_layout import write_release_like_file
 
-    weights = os.path.join(folder, "mask_rcnn_coco.h5")
-    write_release_like_file(weights)
-    model = modellib.MaskRCNN("inference", _coco_config(args.min_confidence), folder)
-    model.load_weights(weights, by_name=True)
+    weights = os.path.join(folder, "weights.h5")
+    if args.config == "coco":
+        write_release_like_file(weights)
+        model = modellib.MaskRCNN("inference", _config(args), folder)
+        model.load_weights(weights, by_name=True)
+    else:  # seeded random weights in Matterport's layout
+        import keras
+        keras.utils.set_random_seed(3)
+        model = modellib.MaskRCNN("inference", _config(args), folder)
+        model.save_weights(weights)
     t = time.perf_counter()
     model.export(os.path.join(folder, "saved_model"))
     print(json.dumps({"export_s": time.perf_counter() - t}))
@@ -90,8 +128,7 @@ def child_detect(args):
     from mrcnn.image import read_image
     t_import = time.perf_counter() - t0
     t = time.perf_counter()
-    model = modellib.MaskRCNN("inference", _coco_config(args.min_confidence),
-                              tempfile.gettempdir())
+    model = modellib.MaskRCNN("inference", _config(args), tempfile.gettempdir())
     t_build = time.perf_counter() - t
     t = time.perf_counter()
     model.load_weights(args.weights, by_name=True)
@@ -129,7 +166,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--image", default=DEFAULT_IMAGE)
-    parser.add_argument("--min-confidence", type=float, default=0.7)
+    parser.add_argument("--config", choices=["coco", "small"], default="coco",
+                        help="coco: ResNet101 at 1024x1024 with weights in the release layout; "
+                             "small: the export tests' ResNet50 at 128x128, seeded weights")
+    parser.add_argument("--min-confidence", type=float, default=None,
+                        help="DETECTION_MIN_CONFIDENCE (default: 0.7 for coco, 0.0 for small)")
     parser.add_argument("--keep", default=None, help="folder for the weights and SavedModel "
                                                      "(default: a temporary folder)")
     parser.add_argument("--child", choices=["prepare", "savedmodel", "detect"], default=None,
@@ -139,6 +180,8 @@ def main():
     parser.add_argument("--folder", help=argparse.SUPPRESS)
     parser.add_argument("--grappler-off", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.min_confidence is None:
+        args.min_confidence = 0.7 if args.config == "coco" else 0.0
     if args.runs < 5:
         parser.error("--runs must be >= 5 (the steady state is a median)")
     if args.child == "prepare":
@@ -148,29 +191,34 @@ def main():
     if args.child == "detect":
         return child_detect(args)
 
+    load_at_start = os.getloadavg()[0]
     folder = args.keep or tempfile.mkdtemp(prefix="mrcnn_export_bench_")
     os.makedirs(folder, exist_ok=True)
     image = os.path.abspath(args.image)
     me = os.path.abspath(__file__)
     common = ["--runs", str(args.runs), "--image", image, "--min-confidence",
-              str(args.min_confidence)]
+              str(args.min_confidence), "--config", args.config]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": ROOT}
     saved_model = os.path.join(folder, "saved_model")
     if not os.path.exists(saved_model):
         prep = _run([me, "--child", "prepare", "--folder", folder] + common, ROOT, env)
-        print(f"export (COCO config, one process)   {prep['export_s']:7.2f} s")
+        print(f"export ({args.config} config, one process)   {prep['export_s']:7.2f} s")
     # The SavedModel side runs isolated (-I), outside the repository, without PYTHONPATH.
     bare = {k: v for k, v in env.items() if k != "PYTHONPATH"}
     sm = _run(["-I", me, "--child", "savedmodel", "--saved-model", saved_model] + common,
               tempfile.gettempdir(), bare)
     sm_off = _run(["-I", me, "--child", "savedmodel", "--saved-model", saved_model,
                    "--grappler-off"] + common, tempfile.gettempdir(), bare)
-    dt = _run([me, "--child", "detect", "--weights", os.path.join(folder, "mask_rcnn_coco.h5")]
+    dt = _run([me, "--child", "detect", "--weights", os.path.join(folder, "weights.h5")]
               + common, ROOT, env)
     if sm["mrcnn_loaded"] or sm_off["mrcnn_loaded"]:
         sys.exit(f"error: the SavedModel process loaded mrcnn: {sm['mrcnn_loaded']}")
 
-    print(f"image {os.path.basename(image)}, COCO config (ResNet101, 1024x1024), "
+    label = ("COCO config (ResNet101, 1024x1024)" if args.config == "coco"
+             else "small config (ResNet50, 128x128)")
+    print(f"CPU {cpu_name()}, {os.cpu_count()} logical cores, load average "
+          f"{load_at_start:.1f} at the start")
+    print(f"image {os.path.basename(image)}, {label}, "
           f"DETECTION_MIN_CONFIDENCE {args.min_confidence}; detections: SavedModel "
           f"{sm['detections']}, detect() {dt['detections']}")
     print("cold start, fresh process             SavedModel   (Grappler off)   mrcnn detect()")
