@@ -22,9 +22,3 @@ _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from mrcnn import tf_startup as _tf_startup  # noqa: E402
 
 _tf_startup.install()
-
-# Keras 3 imports OpenCV and matplotlib.pyplot for its plotting helpers only; mrcnn defers them to
-# their first use (about 0.45 s of `import mrcnn.model`): see mrcnn/lazy_imports.py.
-from mrcnn import lazy_imports as _lazy_imports  # noqa: E402
-
-_lazy_imports.install()
