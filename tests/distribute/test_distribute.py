@@ -30,6 +30,7 @@ def test_mirrored_training_on_two_cpu_replicas(tmp_path):
     assert r["changed"] > 0 and r["synchronized"]
     assert r["checkpoint"].endswith("mask_rcnn_dist_0001.h5")
 
+
 def test_batch_detect_on_two_replicas_equals_one_replica(tmp_path):
     # mrcnn.batch_inference.predict_batch over MirroredStrategy(["/cpu:0", "/cpu:1"]): 3 real
     # photos (one padding copy), and 1 photo (fewer images than replicas), in input order.
