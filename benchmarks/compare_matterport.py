@@ -41,7 +41,6 @@ Exits non-zero with the failing side's last output when a measurement fails or r
 import argparse
 import json
 import os
-import platform
 import resource
 import shutil
 import statistics
@@ -49,6 +48,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+from bench_machine import cpu_info
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PORT_DIR = os.path.normpath(os.path.join(ROOT, "..", "shared", "reference", "matterport_port"))
@@ -193,17 +194,7 @@ def _peak_rss_gb():
 # ---------------------------------------------------------------------- parent
 def cpu_description():
     """(model name, flags present, flags absent) from /proc/cpuinfo."""
-    model, flags = platform.processor() or "unknown CPU", set()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                key, _, value = line.partition(":")
-                if key.strip() == "model name":
-                    model = value.strip()
-                elif key.strip() == "flags":
-                    flags = set(value.split())
-    except OSError:
-        pass
+    model, flags = cpu_info()
     have = [name for name, keys in CPU_FLAGS if all(k in flags for k in keys)]
     missing = [name for name, _ in CPU_FLAGS if name not in have]
     return model, have, missing

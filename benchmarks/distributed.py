@@ -19,12 +19,13 @@ after --warmup, images per second, and (GPU) the peak GPU memory; and the CPU's 
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+
+from bench_machine import cpu_info
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(ROOT, "..", "shared", "data", "coco_tiny")
@@ -32,16 +33,8 @@ SETTINGS = ("cpu-1", "cpu-2", "gpu-fp32", "gpu-fp16", "gpu-all")
 
 
 def cpu_name():
-    """The "model name" of /proc/cpuinfo (else platform.processor())."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                key, _, value = line.partition(":")
-                if key.strip() == "model name":
-                    return value.strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
+    """The CPU's model name (/proc/cpuinfo on Linux, else platform.processor())."""
+    return cpu_info()[0]
 
 
 def measure(setting, steps, warmup, size, images_per_gpu):

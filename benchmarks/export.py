@@ -29,6 +29,8 @@ import sys
 import tempfile
 import time
 
+from bench_machine import cpu_info
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_IMAGE = os.path.join(ROOT, "..", "shared", "data", "matterport_demo_images", "images",
                              "12283150_12d37e6389_z.jpg")
@@ -51,15 +53,7 @@ def _config(args):
 
 def cpu_name():
     """The CPU's model name (/proc/cpuinfo on Linux, else platform.processor())."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    import platform
-    return platform.processor() or platform.machine()
+    return cpu_info()[0]
 
 
 def _coco_config(min_confidence):

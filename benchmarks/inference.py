@@ -26,6 +26,8 @@ import sys
 import tempfile
 import time
 
+from bench_machine import cpu_info
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_IMAGE = os.path.join(ROOT, "..", "shared", "data", "matterport_demo_images", "images",
                              "12283150_12d37e6389_z.jpg")
@@ -96,17 +98,7 @@ def measure(args):
 
 def cpu_description():
     """(model name, low-precision flags present) from /proc/cpuinfo."""
-    model, flags = "unknown CPU", set()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                key, _, value = line.partition(":")
-                if key.strip() == "model name":
-                    model = value.strip()
-                elif key.strip() == "flags":
-                    flags = set(value.split())
-    except OSError:
-        pass
+    model, flags = cpu_info()
     wanted = ("avx2", "avx512f", "avx512_bf16", "avx512_fp16", "amx_tile", "amx_bf16")
     return model, [f for f in wanted if f in flags]
 
