@@ -29,30 +29,12 @@ from pycocotools.coco import COCO  # noqa: E402
 
 import mrcnn.model as modellib  # noqa: E402
 from mrcnn import training  # noqa: E402
-from mrcnn.config import Config  # noqa: E402
 from mrcnn.example_loader import TrainingExampleLoader  # noqa: E402
-from tests.data.training_data import COCO_DIR, CocoTinyDataset  # noqa: E402
+from tests.data.training_data import COCO_DIR, CocoTinyDataset, TinyTrainingConfig  # noqa: E402
 
 
-class SmallConfig(Config):
-    """128 x 128 images, ResNet50, few anchors and RoIs: a training step in seconds on a CPU."""
+class SmallConfig(TinyTrainingConfig):
     NAME = "dist"
-    NUM_CLASSES = 81
-    BACKBONE = "resnet50"
-    IMAGES_PER_GPU = 1
-    IMAGE_MIN_DIM = 128
-    IMAGE_MAX_DIM = 128
-    RPN_ANCHOR_SCALES = (8, 16, 32, 64, 128)
-    RPN_TRAIN_ANCHORS_PER_IMAGE = 64
-    PRE_NMS_LIMIT = 600
-    POST_NMS_ROIS_TRAINING = 64
-    POST_NMS_ROIS_INFERENCE = 64
-    TRAIN_ROIS_PER_IMAGE = 32
-    MAX_GT_INSTANCES = 10
-    TOP_DOWN_PYRAMID_SIZE = 64
-    FPN_CLASSIF_FC_LAYERS_SIZE = 128
-    STEPS_PER_EPOCH = 2
-    VALIDATION_STEPS = 1
 
 
 def coco_dataset(limit):

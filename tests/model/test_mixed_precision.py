@@ -17,33 +17,15 @@ from pycocotools.coco import COCO
 import mrcnn.model as modellib
 from mrcnn import boxes as np_boxes
 from mrcnn import training
-from mrcnn.config import Config
-from tests.data.training_data import COCO_DIR, CocoTinyDataset
+from tests.data.training_data import COCO_DIR, CocoTinyDataset, TinyTrainingConfig
 from tests.paths import DATA_DIR
 
 POLICIES = ("mixed_bfloat16", "mixed_float16")
 DEMO_PHOTO = DATA_DIR / "matterport_demo_images" / "images"
 
 
-class MixedConfig(Config):
-    """128 x 128, ResNet50, few anchors and RoIs: a training step in seconds on a CPU."""
+class MixedConfig(TinyTrainingConfig):
     NAME = "mixed"
-    NUM_CLASSES = 81
-    BACKBONE = "resnet50"
-    IMAGES_PER_GPU = 1
-    IMAGE_MIN_DIM = 128
-    IMAGE_MAX_DIM = 128
-    RPN_ANCHOR_SCALES = (8, 16, 32, 64, 128)
-    RPN_TRAIN_ANCHORS_PER_IMAGE = 64
-    PRE_NMS_LIMIT = 600
-    POST_NMS_ROIS_TRAINING = 64
-    POST_NMS_ROIS_INFERENCE = 64
-    TRAIN_ROIS_PER_IMAGE = 32
-    MAX_GT_INSTANCES = 10
-    TOP_DOWN_PYRAMID_SIZE = 64
-    FPN_CLASSIF_FC_LAYERS_SIZE = 128
-    STEPS_PER_EPOCH = 2
-    VALIDATION_STEPS = 1
     DETECTION_MIN_CONFIDENCE = 0.0
     DETECTION_MAX_INSTANCES = 20
 
