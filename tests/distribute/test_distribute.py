@@ -31,6 +31,17 @@ def test_mirrored_training_on_two_cpu_replicas(tmp_path):
     assert r["checkpoint"].endswith("mask_rcnn_dist_0001.h5")
 
 
+def test_two_replicas_of_one_image_equal_one_replica_of_two(tmp_path):
+    r = run_child("equivalence", tmp_path)
+    assert r["max_update"] > 1e-3  # the step moved the weights
+    assert r["max_weight_diff"] < 1e-5
+    assert r["spread"] == 0.0
+    # Clipping moved after the all-reduce: the optimizer itself does not clip per replica.
+    assert r["clip_after_all_reduce"] == 5.0 and r["optimizer_clipnorm"] is None
+    for name, value in r["single_logs"].items():
+        assert math.isclose(value, r["double_logs"][name], rel_tol=1e-5), name
+
+
 def test_batch_detect_on_two_replicas_equals_one_replica(tmp_path):
     # mrcnn.batch_inference.predict_batch over MirroredStrategy(["/cpu:0", "/cpu:1"]): 3 real
     # photos (one padding copy), and 1 photo (fewer images than replicas), in input order.
