@@ -22,6 +22,7 @@ With ``MIXED_PRECISION = "mixed_float16"`` the optimizer is a ``LossScaleOptimiz
 train step scales the loss with ``optimizer.scale_loss``.
 """
 
+import contextlib
 import logging
 import math
 import os
@@ -137,12 +138,15 @@ class TrainingModel(keras.Model):
         context = tf.distribute.get_replica_context()
         replicas = context.num_replicas_in_sync
         seed = self.mrcnn_config.SEED
+        sampling = contextlib.nullcontext()
         if seed is not None:
-            # RoI sampling keyed on (SEED, step, replica): repeatable, and resumable at any step.
-            seed = tf.stack([tf.constant(int(seed), tf.int64),
-                             tf.cast(self.optimizer.iterations, tf.int64) * replicas
-                             + tf.cast(context.replica_id_in_sync_group, tf.int64)])
-        with tf.GradientTape() as tape, target_ops.sampling_seed(seed):
+            # RoI sampling keyed on (SEED, step), each replica its rows of the global batch:
+            # repeatable, resumable at any step, the same however the batch is split.
+            sampling = target_ops.sampling_seed(
+                tf.stack([tf.constant(int(seed), tf.int64),
+                          tf.cast(self.optimizer.iterations, tf.int64)]),
+                replica=context.replica_id_in_sync_group, replicas=replicas)
+        with tf.GradientTape() as tape, sampling:
             total, named = self._compute_losses(data, training=True, replicas=replicas)
             scaled = self.optimizer.scale_loss(total)
         variables = self.trainable_variables

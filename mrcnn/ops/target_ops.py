@@ -22,24 +22,41 @@ CROWD_IOU_THRESHOLD = 0.001
 POSITIVE_IOU_THRESHOLD = 0.5
 
 
-# The seed of the RoI sampling while a seeded train step is traced (``sampling_seed``); None:
-# stateful ``tf.random.uniform`` (a new draw each call, not reproducible).
+# (seed, replica, replicas) of the RoI sampling while a seeded train step is traced
+# (``sampling_seed``); None: stateful ``tf.random.uniform`` (a new draw each call, not
+# reproducible).
 _SAMPLING_SEED = [None]
 
 
 @contextlib.contextmanager
-def sampling_seed(seed):
+def sampling_seed(seed, replica=0, replicas=1):
     """While active, ``detection_targets`` draws its RoI sampling keys with
     ``tf.random.stateless_uniform(seed=seed)``: the same ``seed`` (an int32/int64 tensor of
     shape [2], e.g. ``(Config.SEED, optimizer.iterations)``) gives the same sample, so a seeded
     training run is reproducible and resumable at any step. Used by the train step, at trace
-    time (a plain module value, so the replicas' tracing threads see it too)."""
+    time (a plain module value, so the replicas' tracing threads see it too).
+
+    Under ``replicas`` replicas of B images each, the keys are drawn for the global batch
+    (``[replicas * B, P]``) and replica ``replica`` (a scalar tensor or int) takes rows
+    ``replica * B`` to ``(replica + 1) * B``: image i of the global batch gets the same keys
+    however the batch is split (2 replicas x 1 image sample as 1 replica x 2 images)."""
     previous = _SAMPLING_SEED[0]
-    _SAMPLING_SEED[0] = seed
+    _SAMPLING_SEED[0] = (seed, replica, replicas)
     try:
         yield
     finally:
         _SAMPLING_SEED[0] = previous
+
+
+def _sampling_keys(shape):
+    """float32 keys in [0, 1) of shape [B, P] for the RoI sampling (see ``sampling_seed``)."""
+    if _SAMPLING_SEED[0] is None:
+        return tf.random.uniform(shape, dtype=tf.float32)
+    seed, replica, replicas = _SAMPLING_SEED[0]
+    rows = shape[0]
+    keys = tf.random.stateless_uniform(tf.stack([rows * replicas, shape[1]]), seed=seed,
+                                       dtype=tf.float32)
+    return keys[tf.cast(replica, tf.int32) * rows:][:rows]
 
 
 def sample_counts(config):
@@ -148,11 +165,7 @@ def detection_targets(proposals, gt_class_ids, gt_boxes, gt_masks, config):
     else:
         k_pos = min(positive_max, num_proposals)
         k_neg = min(rois_per_image, num_proposals)
-    if _SAMPLING_SEED[0] is None:
-        keys = tf.random.uniform(tf.shape(proposal_valid), dtype=tf.float32)
-    else:
-        keys = tf.random.stateless_uniform(tf.shape(proposal_valid), seed=_SAMPLING_SEED[0],
-                                           dtype=tf.float32)
+    keys = _sampling_keys(tf.shape(proposal_valid))
     pos_index = tf.math.top_k(tf.where(positive, keys, -1.0), k=k_pos, sorted=True).indices
     neg_index = tf.math.top_k(tf.where(negative, keys, -1.0), k=k_neg, sorted=True).indices
 

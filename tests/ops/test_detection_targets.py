@@ -10,6 +10,7 @@ import tensorflow as tf
 
 from mrcnn.config import Config
 from mrcnn.layers.detection_target_layer import DetectionTargetLayer
+from mrcnn.ops import target_ops
 from mrcnn.ops.target_ops import detection_targets, sample_counts
 
 
@@ -346,3 +347,27 @@ def test_layer_in_keras_model():
                                     custom_objects={"DetectionTargetLayer": DetectionTargetLayer})
     assert clone.get_layer("proposal_targets").config.USE_MINI_MASK is True
     check_batch(clone(batch), batch, config)
+
+
+def test_seeded_sampling_is_the_same_however_the_batch_is_split_over_replicas():
+    # Issue 10 5(b) with Config.SEED: image i of the global batch gets the same RoIs whether it
+    # is sampled as row i of one replica's batch or as row 0 of replica i's.
+    config = TargetConfig()
+    one = make_batch(7, config, n_gt=(4,), pos_per_gt=5, n_neg=(60,), n_props=90)
+    other = make_batch(8, config, n_gt=(3,), pos_per_gt=6, n_neg=(50,), n_props=90)
+    batch = [np.concatenate([a, b]) for a, b in zip(one, other)]
+    seed = tf.constant([5, 17], tf.int64)
+    with target_ops.sampling_seed(seed):
+        together = [o.numpy() for o in detection_targets(*batch, config)]
+        again = [o.numpy() for o in detection_targets(*batch, config)]
+    for a, b in zip(together, again):
+        np.testing.assert_array_equal(a, b)  # seeded: repeatable
+    for replica in range(2):
+        part = [x[replica:replica + 1] for x in batch]
+        with target_ops.sampling_seed(seed, replica=tf.constant(replica), replicas=2):
+            alone = [o.numpy() for o in detection_targets(*part, config)]
+        for a, b in zip(alone, together):
+            np.testing.assert_array_equal(a[0], b[replica])
+    with target_ops.sampling_seed(tf.constant([5, 18], tf.int64)):  # the next step: new sample
+        next_step = detection_targets(*batch, config)[0].numpy()
+    assert not np.array_equal(next_step, together[0])
