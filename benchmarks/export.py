@@ -29,7 +29,8 @@ import sys
 import tempfile
 import time
 
-from bench_machine import cpu_info
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # also under python -I
+from bench_machine import cpu_info  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_IMAGE = os.path.join(ROOT, "..", "shared", "data", "matterport_demo_images", "images",
