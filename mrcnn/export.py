@@ -328,7 +328,10 @@ def export_saved_model(keras_model, config, export_dir, full_masks=False):
     tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(export_dir)}.", suffix=".part",
                            dir=parent)
     try:
-        tf.saved_model.save(module, tmp, signatures=signatures)
+        # No custom gradients: RoIAlign's (mrcnn.ops.spatial_transform_ops) would add 8
+        # gradient functions (1,840 nodes) that serving never runs but loading imports.
+        tf.saved_model.save(module, tmp, signatures=signatures,
+                            options=tf.saved_model.SaveOptions(experimental_custom_gradients=False))
         os.makedirs(os.path.join(tmp, "assets.extra"), exist_ok=True)
         with open(os.path.join(tmp, METADATA_PATH), "w") as f:
             json.dump(_metadata(config, full_masks, signatures), f, indent=1)
