@@ -27,6 +27,7 @@ import json
 import os
 import sys
 import tempfile
+import zipfile
 
 import keras
 import numpy as np
@@ -92,6 +93,19 @@ def write_backup(path, keras_model, state):
     return True
 
 
+def read_backup_state(path):
+    """The JSON state of a backup file (a dict; the arrays are not read).
+
+    Raises:
+        ValueError: ``path`` is not a backup written by ``write_backup`` (names the file).
+    """
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return json.loads(str(data["__state__"]))
+    except (KeyError, ValueError, OSError, zipfile.BadZipFile) as e:
+        raise ValueError(f"{path} is not a readable mrcnn step backup ({e})") from e
+
+
 def read_backup(path):
     """The ``(state, weights, optimizer_values)`` of a backup file: a dict and two lists of
     NumPy arrays (model order).
@@ -104,7 +118,7 @@ def read_backup(path):
             state = json.loads(str(data["__state__"]))
             ws = [data[f"w{i:05d}"] for i in range(len(state["weight_paths"]))]
             os_ = [data[f"o{i:05d}"] for i in range(len(state["optimizer_paths"]))]
-    except (KeyError, ValueError, OSError) as e:
+    except (KeyError, ValueError, OSError, zipfile.BadZipFile) as e:
         raise ValueError(f"{path} is not a readable mrcnn step backup ({e}); load the epoch "
                          "checkpoint mask_rcnn_<name>_NNNN.h5 of that folder instead") from e
     return state, ws, os_

@@ -125,33 +125,39 @@ def find_last_checkpoint(model_dir, name):
 
 
 def _newer_backup(model_dir, config, checkpoint):
-    """The step backup of the newest run folder when it is at least as far as ``checkpoint``
-    (or there is none in that folder), else None."""
-    import json
-    from mrcnn.backup import backup_path
+    """The step backup to resume from instead of ``checkpoint`` (the newest epoch checkpoint,
+    or None), else None. Run folders are visited newest first; the first that holds a backup
+    or the checkpoint decides:
+
+    * a backup in a newer folder than the checkpoint's (or with no checkpoint): the backup;
+    * the checkpoint's folder: its backup when that is at least as far (global step >= the
+      checkpoint's epoch x the backup's ``steps_per_epoch``; an unreadable backup is not),
+      else the checkpoint (None).
+    """
+    from mrcnn.backup import backup_path, read_backup_state
     key = (config.NAME or "mrcnn").lower()
     try:
         dir_names = sorted(d for d in next(os.walk(model_dir))[1] if d.startswith(key))
     except StopIteration:
         return None
+    checkpoint_folder = os.path.dirname(checkpoint) if checkpoint is not None else None
     for dir_name in reversed(dir_names):
         folder = os.path.join(model_dir, dir_name)
         path = backup_path(folder, key)
-        if os.path.exists(path):
-            if checkpoint is None or os.path.dirname(checkpoint) != folder:
-                if checkpoint is None or os.path.dirname(checkpoint) < folder:
-                    return path
-                return None
-            m = _CHECKPOINT_RE.match(checkpoint)
-            try:
-                with np.load(path) as data:
-                    state = json.loads(str(data["__state__"]))
-            except Exception:  # noqa: BLE001 - an unreadable backup: use the checkpoint
-                return None
-            done = int(m.group(6)) * int(state["steps_per_epoch"]) if m else 0
-            return path if int(state["global_step"]) >= done else None
-        if checkpoint is not None and os.path.dirname(checkpoint) == folder:
+        has_backup = os.path.exists(path)
+        if folder != checkpoint_folder:
+            if has_backup:
+                return path if checkpoint_folder is None or checkpoint_folder < folder else None
+            continue
+        if not has_backup:
             return None
+        try:
+            state = read_backup_state(path)
+        except ValueError:
+            return None
+        m = _CHECKPOINT_RE.match(checkpoint)
+        done = int(m.group(6)) * int(state["steps_per_epoch"]) if m else 0
+        return path if int(state["global_step"]) >= done else None
     return None
 
 
