@@ -11,8 +11,10 @@ same gradient image without synchronisation, so where RoIs overlap, additions ar
 random. Measured on 2 cores with 200 overlapping boxes on a [1, 32, 32, 256] map: 2 of 5
 calls lost updates (a channel's gradient sum off by up to 27, against 5e-5 box by box), which
 made two seeded training runs end with different weights. ``crop_and_resize`` here computes
-the same bilinear adjoint with ``tf.math.unsorted_segment_sum`` (exact, repeatable on CPU, and
-deterministic on GPU under ``tf.config.experimental.enable_op_determinism``).
+the same bilinear adjoint with ``tf.math.unsorted_segment_sum``: exact and repeatable on CPU
+(tests/ops/test_roi_align_gradient.py); on GPU that op adds with atomics, and TensorFlow
+documents a deterministic kernel for it under ``tf.config.experimental.enable_op_determinism``
+(where TF's own ``CropAndResizeGradImage`` raises instead; not run here: no GPU).
 """
 
 import tensorflow as tf
