@@ -7,7 +7,8 @@ interrupted and resumed training (tests/test_train_failures.py, tests/test_resum
 Scenarios: ``ok`` (plain run), ``bad_masks`` (every load_mask returns masks of the wrong size),
 ``nan`` (a learning rate that makes the loss explode), ``interrupt`` (a callback raises
 KeyboardInterrupt at step 2). ``--signal-at K`` sends the signal to this process at the end of
-global step K (counted from the start of the run, over epochs). ``--resume`` does
+global step K (counted from the start of the run, over epochs); ``--signal INT2`` sends SIGINT
+twice in a row (Ctrl-C pressed twice). ``--print-steps`` prints ``STEP k`` after each step. ``--resume`` does
 ``model.load_weights(model.find_last(), by_name=True)`` before ``train()``. ``--weights-out``
 writes every weight of the training model to an .npz file at the end. ``--faults`` patches the
 step-backup writer: its 2nd write fails with ENOSPC (disk full), its 3rd writes half a file and
@@ -69,6 +70,26 @@ class SignalAt(keras.callbacks.Callback):
             os.kill(os.getpid(), self.signum)
 
 
+class SignalTwiceAt(SignalAt):
+    """Sends SIGINT twice in a row at the end of global step ``step`` (Ctrl-C pressed twice)."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.seen += 1
+        if self.seen == self.step:
+            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), signal.SIGINT)
+
+
+class PrintSteps(keras.callbacks.Callback):
+    """Prints ``STEP <k>`` after every global step (for a parent that waits for a step)."""
+
+    seen = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.seen += 1
+        print(f"STEP {self.seen}", flush=True)
+
+
 class InterruptAt(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         if batch == 1:
@@ -96,7 +117,7 @@ def patch_backup_writer():
     backup._save_npz = faulty
 
 
-def main():
+def main(argv=None):
     p = argparse.ArgumentParser()
     p.add_argument("model_dir")
     p.add_argument("--scenario", default="ok", choices=["ok", "bad_masks", "nan", "interrupt"])
@@ -106,11 +127,12 @@ def main():
     p.add_argument("--images", type=int, default=4)
     p.add_argument("--backup-every", type=int, default=None)
     p.add_argument("--signal-at", type=int, default=None)
-    p.add_argument("--signal", default="TERM", choices=["TERM", "INT"])
+    p.add_argument("--signal", default="TERM", choices=["TERM", "INT", "INT2"])
+    p.add_argument("--print-steps", action="store_true")
     p.add_argument("--resume", action="store_true")
     p.add_argument("--weights-out", default=None)
     p.add_argument("--faults", action="store_true")
-    args = p.parse_args()
+    args = p.parse_args(argv)
     if args.faults:
         patch_backup_writer()
 
@@ -131,7 +153,11 @@ def main():
     if args.resume:
         model.load_weights(model.find_last(), by_name=True)
     callbacks = []
-    if args.signal_at:
+    if args.print_steps:
+        callbacks.append(PrintSteps())
+    if args.signal_at and args.signal == "INT2":
+        callbacks.append(SignalTwiceAt(args.signal_at, signal.SIGINT))
+    elif args.signal_at:
         callbacks.append(SignalAt(args.signal_at, getattr(signal, "SIG" + args.signal)))
     if args.scenario == "interrupt":
         callbacks.append(InterruptAt())
