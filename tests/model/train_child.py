@@ -2,15 +2,16 @@
 interrupted and resumed training (tests/test_train_failures.py, tests/test_resume.py).
 
     python tests/train_child.py MODEL_DIR --scenario NAME [--seed S] [--epochs E] [--steps N]
-        [--signal-at STEP --signal TERM|INT] [--resume] [--weights-out FILE.npz]
+        [--signal-at STEP --signal TERM|INT|INT2] [--print-steps] [--resume]
+        [--weights-out FILE.npz]
 
 Scenarios: ``ok`` (plain run), ``bad_masks`` (every load_mask returns masks of the wrong size),
 ``nan`` (a learning rate that makes the loss explode), ``interrupt`` (a callback raises
 KeyboardInterrupt at step 2). ``--signal-at K`` sends the signal to this process at the end of
 global step K (counted from the start of the run, over epochs); ``--signal INT2`` sends SIGINT
-twice in a row (Ctrl-C pressed twice). ``--print-steps`` prints ``STEP k`` after each step. ``--resume`` does
-``model.load_weights(model.find_last(), by_name=True)`` before ``train()``. ``--weights-out``
-writes every weight of the training model to an .npz file at the end. ``--faults`` patches the
+twice in a row (Ctrl-C pressed twice). ``--print-steps`` prints ``STEP k`` after each step.
+``--resume`` does ``model.load_weights(model.find_last(), by_name=True)`` before ``train()``.
+``--weights-out`` writes every weight of the training model to an .npz file at the end. ``--faults`` patches the
 step-backup writer: its 2nd write fails with ENOSPC (disk full), its 3rd writes half a file and
 then kills the process with SIGKILL.
 """
@@ -58,26 +59,18 @@ class BadMasks(CocoTinyDataset):
 
 
 class SignalAt(keras.callbacks.Callback):
-    """Sends ``signum`` to this process at the end of global step ``step`` (1-based)."""
+    """Sends ``signum`` to this process ``times`` times in a row at the end of global step
+    ``step`` (1-based); twice SIGINT is Ctrl-C pressed twice."""
 
-    def __init__(self, step, signum):
+    def __init__(self, step, signum, times=1):
         super().__init__()
-        self.step, self.signum, self.seen = step, signum, 0
+        self.step, self.signum, self.times, self.seen = step, signum, times, 0
 
     def on_train_batch_end(self, batch, logs=None):
         self.seen += 1
         if self.seen == self.step:
-            os.kill(os.getpid(), self.signum)
-
-
-class SignalTwiceAt(SignalAt):
-    """Sends SIGINT twice in a row at the end of global step ``step`` (Ctrl-C pressed twice)."""
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.seen += 1
-        if self.seen == self.step:
-            os.kill(os.getpid(), signal.SIGINT)
-            os.kill(os.getpid(), signal.SIGINT)
+            for _ in range(self.times):
+                os.kill(os.getpid(), self.signum)
 
 
 class PrintSteps(keras.callbacks.Callback):
@@ -155,10 +148,9 @@ def main(argv=None):
     callbacks = []
     if args.print_steps:
         callbacks.append(PrintSteps())
-    if args.signal_at and args.signal == "INT2":
-        callbacks.append(SignalTwiceAt(args.signal_at, signal.SIGINT))
-    elif args.signal_at:
-        callbacks.append(SignalAt(args.signal_at, getattr(signal, "SIG" + args.signal)))
+    if args.signal_at:
+        name, times = (args.signal, 1) if args.signal != "INT2" else ("INT", 2)
+        callbacks.append(SignalAt(args.signal_at, getattr(signal, "SIG" + name), times))
     if args.scenario == "interrupt":
         callbacks.append(InterruptAt())
     lr = 1e12 if args.scenario == "nan" else 0.001
