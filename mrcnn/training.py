@@ -32,7 +32,7 @@ import sys
 import keras
 import tensorflow as tf
 
-from mrcnn import backup, distribute, losses, precision, signals, weights
+from mrcnn import backup, distribute, losses, optimizer, precision, signals, weights
 from mrcnn.config import NUMERIC_RULES, check_number
 from mrcnn.layer_walk import is_nested_model, walk_layers
 from mrcnn.layers.loss_layer import LOSS_NAMES
@@ -108,10 +108,11 @@ class TrainingModel(keras.Model):
         reduced = context.all_reduce(tf.distribute.ReduceOp.SUM, [grads[i] for i in present])
         clip = getattr(self, "clip_norm_after_all_reduce", None)
         scale = tf.cast(self.optimizer.scale_loss(tf.constant(1.0)), tf.float32)
+        if clip is not None:
+            reduced = [g * tf.cast(scale, g.dtype) for g in optimizer.clip_by_norm_each(
+                [g / tf.cast(scale, g.dtype) for g in reduced], clip)]
         out = list(grads)
         for i, g in zip(present, reduced):
-            if clip is not None:
-                g = tf.clip_by_norm(g / tf.cast(scale, g.dtype), clip) * tf.cast(scale, g.dtype)
             out[i] = g / replicas
         return out
 
@@ -186,7 +187,8 @@ def set_trainable(keras_model, layer_regex, indent=0, verbose=1):
 
 def compile_model(keras_model, config, learning_rate, momentum):
     """SGD with momentum and per-tensor ``clipnorm = GRADIENT_CLIP_NORM`` (Matterport
-    ``compile``); the losses come from the model's own train step.
+    ``compile``; ``mrcnn.optimizer.SGD``: Keras's SGD values in fewer graph ops); the losses
+    come from the model's own train step.
 
     Created in the scope of the model's strategy (``keras_model.distribute_strategy``), so the
     optimizer's slots are mirrored like the variables. With several replicas the clipping moves
@@ -206,16 +208,15 @@ def compile_model(keras_model, config, learning_rate, momentum):
     replicated = strategy.num_replicas_in_sync > 1
     with strategy.scope():
         # Plain floats: Keras refuses an int or NumPy momentum, which the rules accept.
-        optimizer = keras.optimizers.SGD(learning_rate=float(learning_rate),
-                                         momentum=float(momentum),
-                                         clipnorm=None if replicated else clipnorm)
-        optimizer = precision.wrap_optimizer(optimizer, config.MIXED_PRECISION)
+        sgd = optimizer.SGD(learning_rate=float(learning_rate), momentum=float(momentum),
+                            clipnorm=None if replicated else clipnorm)
+        sgd = precision.wrap_optimizer(sgd, config.MIXED_PRECISION)
         keras_model.clip_norm_after_all_reduce = clipnorm if replicated else None
-        keras_model.compile(optimizer=optimizer)
+        keras_model.compile(optimizer=sgd)
         # The momentum slots now, eagerly: created inside fit()'s first traced step instead, their
         # initializers are lifted out of the graph one by one and tf.function traces the whole step
         # a second time (a function that creates variables is traced again without them).
-        optimizer.build(keras_model.trainable_variables)
+        sgd.build(keras_model.trainable_variables)
 
 
 class MatterportCheckpoint(keras.callbacks.Callback):
