@@ -111,6 +111,7 @@ def main():
 
     import mrcnn.config
     import mrcnn.model as modellib
+    from mrcnn import function_options
     from mrcnn import transform
 
     class Config(mrcnn.config.Config):
@@ -164,7 +165,7 @@ def main():
 
     peak = peak_gflops(tf)
     rows = []
-    with modellib._predict_graph_options():
+    with function_options.inference():
         for name, ins, outs in stages:
             sub = keras.Model(ins, outs)
             fn = tf.function(lambda *x, sub=sub: sub(list(x), training=False))

@@ -507,7 +507,7 @@ def _predict_on_replicas(model, strategy, images, metas, anchors):
     import numpy as np
     import tensorflow as tf
 
-    from mrcnn.model import _predict_graph_options
+    from mrcnn import function_options
 
     replicas = strategy.num_replicas_in_sync
     count = len(images)
@@ -531,7 +531,7 @@ def _predict_on_replicas(model, strategy, images, metas, anchors):
         def run(values):
             return strategy.run(model._predict_outputs, args=values)
         cache[id(strategy)] = run
-    with _predict_graph_options():
+    with function_options.inference():
         detections, masks = run(values)
     detections = np.concatenate([t.numpy() for t in
                                  strategy.experimental_local_results(detections)])

@@ -11,7 +11,6 @@ The graph lives in ``mrcnn.graph`` and the modules it imports; this module keeps
 public paths (``modellib.BatchNorm``, ``modellib.resnet_graph``, ``modellib.log``, ...).
 """
 
-import contextlib
 import datetime
 import errno
 import logging
@@ -22,10 +21,8 @@ from collections import OrderedDict
 import keras
 import numpy as np
 import tensorflow as tf
-from tensorflow.core.protobuf import config_pb2, rewriter_config_pb2
-from tensorflow.python.eager import context as _tf_context
 
-from mrcnn import distribute, graph, training, weights
+from mrcnn import distribute, function_options, graph, training, weights
 from mrcnn.anchors import compute_backbone_shapes, get_anchors as _get_anchors  # noqa: F401
 from mrcnn.data_generator import (build_detection_targets, data_generator,  # noqa: F401
                                   generate_random_rois)
@@ -55,48 +52,6 @@ logger = logging.getLogger("mrcnn")
 # Checkpoint path pattern: <model_dir>/<name><YYYYmmddTHHMM>/mask_rcnn_<name>_<epoch:04d>.h5
 _CHECKPOINT_RE = re.compile(
     r".*[/\\][\w-]+(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})[/\\]mask\_rcnn\_[\w-]+(\d{4})\.h5$")
-
-
-@contextlib.contextmanager
-def _predict_graph_options():
-    """Grappler settings of the inference function, the same for every call of it.
-
-    * The memory optimizer is off. It runs Grappler's analytical cost model, which cannot cost
-      ``CropAndResize`` with dynamic box counts and logs one "Error in PredictCost() for the op:
-      ... CropAndResize" warning per RoIAlign crop (8 for a small model, 24 for the COCO one);
-      for inference it has nothing to do (its passes recompute or swap tensors for gradients
-      and GPU memory pressure).
-    * On a machine without a GPU, Grappler is off altogether. Measured on CPU: it adds 0.6 s
-      or more to the first ``detect()`` and nothing to the steady state, whose time is all in
-      oneDNN kernels. With a GPU it stays on (layout and fusion passes).
-
-    TensorFlow optimizes a function once per distinct option set: the options must not change
-    from one call to the next, or the function is instantiated and optimized again (Grappler's
-    whole cost, and its warnings, moved to the second call). They are set as the calling
-    thread's function call options (``tensorflow.python.eager.context``: the only per-call
-    Grappler setting TensorFlow has; ``tf.config.optimizer`` has no memory-optimizer switch,
-    and it is process-wide), only around the call of the inference function, and restored
-    afterwards, so other functions keep theirs.
-
-    Thread-safe: checked in TensorFlow 2.21's ``eager/context.py``,
-    ``Context.function_call_options`` reads and writes ``self._thread_local_data`` (``pywrap_tfe.EagerContextThreadLocalData``, one
-    value per thread), and a ``tf.function`` reads the calling thread's value when it is called
-    (``atomic_function``). Two threads inside this context manager, or one inside and one
-    outside, never see each other's options (``tests/model/test_model.py``).
-    """
-    ctx = _tf_context.context()
-    previous = ctx.function_call_options
-    config = config_pb2.ConfigProto.FromString(previous.config_proto_serialized)
-    rewrite = config.graph_options.rewrite_options
-    rewrite.memory_optimization = rewriter_config_pb2.RewriterConfig.NO_MEM_OPT
-    if not tf.config.list_logical_devices("GPU"):
-        rewrite.disable_meta_optimizer = True
-    ctx.function_call_options = _tf_context.FunctionCallOptions(
-        executor_type=previous.executor_type, config_proto=config)
-    try:
-        yield
-    finally:
-        ctx.function_call_options = previous
 
 
 def find_last_checkpoint(model_dir, name):
@@ -428,7 +383,7 @@ class MaskRCNN:
             self._predict_fn = predict
         args = (tf.constant(molded_images, tf.float32), tf.constant(image_metas, tf.float32),
                 tf.constant(anchors, tf.float32))
-        with _predict_graph_options():
+        with function_options.inference():
             detections, masks = self._predict_fn(*args)
         return detections.numpy(), masks.numpy()
 

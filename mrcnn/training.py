@@ -32,7 +32,8 @@ import sys
 import keras
 import tensorflow as tf
 
-from mrcnn import backup, distribute, losses, optimizer, precision, signals, weights
+from mrcnn import (backup, distribute, function_options, losses, optimizer, precision,
+                   signals, weights)
 from mrcnn.config import NUMERIC_RULES, check_number
 from mrcnn.layer_walk import is_nested_model, walk_layers
 from mrcnn.layers.loss_layer import LOSS_NAMES
@@ -115,6 +116,20 @@ class TrainingModel(keras.Model):
         for i, g in zip(present, reduced):
             out[i] = g / replicas
         return out
+
+    def make_train_function(self, force=False):
+        """Keras's train function, called under ``mrcnn.function_options.training()`` (on a
+        machine without a GPU, no Grappler: the first step is about 1 s faster, the steady
+        step the same)."""
+        super().make_train_function(force)  # sets self.train_function (returns None)
+        self.train_function = function_options.with_training_options(self.train_function)
+        return self.train_function
+
+    def make_test_function(self, force=False):
+        """Keras's test function, under the same options as the train function."""
+        super().make_test_function(force)  # sets self.test_function (returns None)
+        self.test_function = function_options.with_training_options(self.test_function)
+        return self.test_function
 
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):
         """Keras 3.15's ``fit`` builds the model from its first distributed batch, which it

@@ -19,6 +19,7 @@ import skimage.io
 import tensorflow as tf
 
 import mrcnn.model as modellib
+from mrcnn import function_options
 from mrcnn import masks as np_masks
 from mrcnn.anchors import get_anchors
 from mrcnn.export import (METADATA_PATH, ServingModule, convert_to_tflite, export_saved_model,
@@ -204,7 +205,7 @@ def test_batch_of_same_size_images_matches_detect_with_that_batch(small, tmp_pat
     pair = [image, np.ascontiguousarray(image[:, ::-1])]
     expected = model.detect(pair)
     loaded = tf.saved_model.load(str(small["path"]))
-    with modellib._predict_graph_options():
+    with function_options.inference():
         out = loaded.signatures["serving_default"](images=tf.constant(np.stack(pair)))
     assert out["num_detections"].shape == (2,)
     for i, r in enumerate(expected):

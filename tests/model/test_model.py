@@ -8,6 +8,7 @@ import pytest
 import skimage.io
 
 import mrcnn.model as modellib
+from mrcnn import function_options
 from tests.conftest import SmallInferenceConfig as SmallConfig
 from tests.paths import DATA_DIR, REPO_ROOT
 
@@ -245,7 +246,7 @@ def test_predict_graph_options_stay_in_their_thread(model, photos):
         return run
 
     def holder():  # stays inside the context manager while the others run
-        with modellib._predict_graph_options():
+        with function_options.inference():
             seen["holder"] = _thread_rewrite_options()
             inside.set()
             assert release.wait(300)

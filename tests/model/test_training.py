@@ -109,6 +109,13 @@ def test_overfitting_two_real_images_lowers_the_losses(overfit):
     assert after["mrcnn_mask_loss"] < math.log(2)  # below a head that predicts 0.5 everywhere
 
 
+def test_train_and_test_steps_run_under_mrcnn_training_options(overfit):
+    # mrcnn.function_options.training(): no Grappler on a machine without a GPU.
+    keras_model = overfit[0].keras_model
+    assert getattr(keras_model.train_function, "_mrcnn_training_options", False)
+    assert getattr(keras_model.test_function, "_mrcnn_training_options", False)
+
+
 def test_overfit_model_detects_the_training_objects(overfit):
     model, dataset, _, model_dir = overfit
     checkpoint = model.find_last()
