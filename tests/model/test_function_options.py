@@ -16,6 +16,8 @@ def rewrite_options():
 
 
 NO_GPU = not tf.config.list_logical_devices("GPU")
+# training(): the memory optimizer off without a GPU, TensorFlow's default (0) with one.
+TRAINING_MEMORY_OPTIMIZATION = rewriter_config_pb2.RewriterConfig.NO_MEM_OPT if NO_GPU else 0
 
 
 def test_inference_and_training_options_are_set_inside_and_restored_after():
@@ -24,7 +26,7 @@ def test_inference_and_training_options_are_set_inside_and_restored_after():
         assert rewrite_options() == (rewriter_config_pb2.RewriterConfig.NO_MEM_OPT, NO_GPU)
     assert rewrite_options() == before
     with function_options.training():
-        assert rewrite_options() == (before[0], NO_GPU)
+        assert rewrite_options() == (TRAINING_MEMORY_OPTIMIZATION, before[1])
     assert rewrite_options() == before
 
 
@@ -40,7 +42,7 @@ def test_wrapped_training_function_runs_under_the_options_and_restores_them_on_e
     before = rewrite_options()
     wrapped = function_options.with_training_options(step)
     assert function_options.with_training_options(wrapped) is wrapped  # not wrapped twice
-    assert wrapped(1) == 2 and seen[-1] == (before[0], NO_GPU)
+    assert wrapped(1) == 2 and seen[-1] == (TRAINING_MEMORY_OPTIMIZATION, before[1])
     with pytest.raises(RuntimeError, match="step failed"):
         wrapped(None)
     assert rewrite_options() == before

@@ -110,7 +110,7 @@ def test_overfitting_two_real_images_lowers_the_losses(overfit):
 
 
 def test_train_and_test_steps_run_under_mrcnn_training_options(overfit):
-    # mrcnn.function_options.training(): no Grappler on a machine without a GPU.
+    # mrcnn.function_options.training(): no Grappler memory optimizer without a GPU.
     keras_model = overfit[0].keras_model
     assert getattr(keras_model.train_function, "_mrcnn_training_options", False)
     assert getattr(keras_model.test_function, "_mrcnn_training_options", False)
