@@ -6,8 +6,8 @@ import pytest
 import tensorflow as tf
 
 from mrcnn import optimizer
-from mrcnn.config import Config
 from mrcnn.model import MaskRCNN
+from tests.conftest import SmallConfig
 
 
 def tensors(seed):
@@ -94,18 +94,13 @@ def test_sgd_serializes_and_uses_under_half_of_keras_ops():
     assert ours * 2 <= theirs, (ours, theirs)  # 81 against 179 for these 6 tensors
 
 
-class TinyTrainingConfig(Config):
+class ClipConfig(SmallConfig):
     NAME = "optimizer"
-    NUM_CLASSES = 1 + 3
-    BACKBONE = "resnet50"
-    IMAGES_PER_GPU = 1
-    IMAGE_MIN_DIM = IMAGE_MAX_DIM = 128
-    RPN_ANCHOR_SCALES = (8, 16, 32, 64, 128)
     GRADIENT_CLIP_NORM = 3.0
 
 
 def test_compiled_training_model_uses_it_with_the_config_values(tmp_path):
-    model = MaskRCNN("training", TinyTrainingConfig(), str(tmp_path))
+    model = MaskRCNN("training", ClipConfig(), str(tmp_path))
     model.compile(learning_rate=0.004, momentum=0.8)
     opt = model.keras_model.optimizer
     assert type(opt) is optimizer.SGD
